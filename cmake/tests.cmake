@@ -1,0 +1,27 @@
+find_package(GTest REQUIRED)
+include(GoogleTest)
+
+# One executable per test file, so one broken test file cannot hide the others.
+# Labels: unit (fast, run under ASan too), hostile (broken files; ASan too), corpus (golden data,
+# Release only), diff (genuine TFLite runtime, Release only).
+function(ql_add_test_dir dir label)
+  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${dir}/*_test.cc)
+  foreach(src ${srcs})
+    get_filename_component(name ${src} NAME_WE)
+    add_executable(${name} ${src})
+    target_link_libraries(${name} PRIVATE quantlens GTest::gtest GTest::gtest_main)
+    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+    target_compile_definitions(${name} PRIVATE
+      QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>")
+    gtest_discover_tests(${name} PROPERTIES LABELS ${label} DISCOVERY_TIMEOUT 60)
+  endforeach()
+endfunction()
+
+ql_add_test_dir(unit unit)
+ql_add_test_dir(hostile hostile)
+if(NOT QUANTLENS_ASAN)
+  ql_add_test_dir(corpus corpus)
+  if(QUANTLENS_TFLITE_C_DIR)
+    include(cmake/difftests.cmake OPTIONAL)
+  endif()
+endif()

@@ -1,0 +1,2 @@
+#include "quantlens/runtime/interpreter.h"
+// Implementation in progress (next commit).

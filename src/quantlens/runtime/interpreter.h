@@ -1,0 +1,79 @@
+// Runs an ir::Graph: resolves shapes once, plans one arena by tensor lifetime, prepares every
+// kernel once, and calls observers after each node (calibration, the layer debugger and
+// profiling are all observers).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "quantlens/ir/graph.h"
+#include "quantlens/runtime/kernel.h"
+#include "quantlens/runtime/numerics.h"
+
+namespace ql::rt {
+
+struct InterpreterOptions {
+  Profile profile = Profile::kTfliteX86;
+};
+
+// Called after op `op_index` ran, with its outputs. The data pointers are valid only during the
+// call (arena memory is reused later): copy what you keep.
+using NodeObserver =
+    std::function<void(const ir::Graph& graph, int op_index, std::span<const TensorRef* const> outputs)>;
+
+class Interpreter {
+ public:
+  // Prepares `graph` for running. The graph must outlive the interpreter. Errors name the op.
+  static Result<std::unique_ptr<Interpreter>> Create(const ir::Graph& graph,
+                                                     InterpreterOptions options = {});
+  ~Interpreter();
+
+  const ir::Graph& graph() const { return graph_; }
+  Profile profile() const { return options_.profile; }
+  int num_inputs() const { return static_cast<int>(graph_.inputs.size()); }
+  int num_outputs() const { return static_cast<int>(graph_.outputs.size()); }
+
+  // Input i's resolved shape and dtype; copy `bytes` (which must equal its size) into it.
+  const TensorRef& input(int i) const { return *refs_[graph_.inputs[i]]; }
+  Status SetInput(int i, const void* data, size_t bytes);
+  // Runs every op once.
+  Status Invoke();
+  // Output i after Invoke.
+  const TensorRef& output(int i) const { return *refs_[graph_.outputs[i]]; }
+
+  void AddObserver(NodeObserver observer) { observers_.push_back(std::move(observer)); }
+  void ClearObservers() { observers_.clear(); }
+
+  OpNumerics op_numerics(int op_index) const { return op_numerics_[op_index]; }
+  // Planned activation memory (the shared arena) and memory for tensors folded at prepare time.
+  size_t arena_bytes() const { return arena_bytes_; }
+  size_t static_bytes() const { return static_bytes_; }
+  // The resolved shape of any tensor (valid after Create).
+  const ir::Shape& tensor_shape(int tensor_index) const { return refs_[tensor_index]->shape; }
+
+ private:
+  Interpreter(const ir::Graph& graph, InterpreterOptions options);
+  Status Prepare();
+  KernelArgs ArgsFor(int op_index);
+
+  const ir::Graph& graph_;
+  InterpreterOptions options_;
+  std::vector<std::unique_ptr<TensorRef>> refs_;
+  std::vector<std::vector<TensorRef*>> op_inputs_, op_outputs_;
+  std::vector<std::unique_ptr<Kernel>> kernels_;
+  std::vector<OpNumerics> op_numerics_;
+  std::vector<bool> op_static_;  // evaluated once at prepare time (all inputs static)
+  std::vector<std::vector<uint8_t>> static_storage_;  // owned by tensor index (folded outputs)
+  std::vector<uint8_t, std::allocator<uint8_t>> arena_;
+  std::vector<uint8_t> const_storage_;
+  size_t arena_bytes_ = 0;
+  size_t static_bytes_ = 0;
+  std::vector<NodeObserver> observers_;
+};
+
+// Which arithmetic each op of `graph` runs with under `profile`.
+std::vector<OpNumerics> AssignOpNumerics(const ir::Graph& graph, Profile profile);
+
+}  // namespace ql::rt
