@@ -10,4 +10,5 @@ void RegisterElementwiseKernels(rt::KernelRegistry& r);
 void RegisterReduceKernels(rt::KernelRegistry& r);
 void RegisterShapeKernels(rt::KernelRegistry& r);
 void RegisterDetectionKernels(rt::KernelRegistry& r);
+void RegisterKerasKernels(rt::KernelRegistry& r);
 }  // namespace ql::kern

@@ -10,6 +10,7 @@ void RegisterAllKernels(KernelRegistry& r) {
   kern::RegisterReduceKernels(r);       // pooling, reductions, softmax, resize, arg_max, norms
   kern::RegisterShapeKernels(r);        // data movement and shape ops
   kern::RegisterDetectionKernels(r);    // TFLite_Detection_PostProcess
+  kern::RegisterKerasKernels(r);        // quantlens-internal ops lowered from Keras layers
 }
 
 }  // namespace ql::rt
