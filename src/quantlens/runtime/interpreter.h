@@ -65,9 +65,12 @@ class Interpreter {
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<OpNumerics> op_numerics_;
   std::vector<bool> op_static_;  // evaluated once at prepare time (all inputs static)
-  std::vector<std::vector<uint8_t>> static_storage_;  // owned by tensor index (folded outputs)
-  std::vector<uint8_t, std::allocator<uint8_t>> arena_;
-  std::vector<uint8_t> const_storage_;
+  // Outputs of ops folded at prepare time, and variable tensors: one buffer per tensor.
+  std::vector<std::unique_ptr<uint8_t[]>> static_storage_;
+  struct FreeDeleter {
+    void operator()(void* p) const;
+  };
+  std::unique_ptr<uint8_t, FreeDeleter> arena_;  // 64-byte aligned
   size_t arena_bytes_ = 0;
   size_t static_bytes_ = 0;
   std::vector<NodeObserver> observers_;

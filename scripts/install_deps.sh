@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs the Debian packages quantlens builds with. Idempotent: apt runs only when a package is
+# missing. Run as root (or with sudo available) on Debian 12.
+set -euo pipefail
+pkgs=(g++ cmake ninja-build pkg-config libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev
+      libhdf5-dev nlohmann-json3-dev libzip-dev libcli11-dev libfmt-dev libstb-dev libgtest-dev
+      python3-numpy nodejs npm)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  echo "install_deps: installing ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
