@@ -1,0 +1,85 @@
+#include "quantlens/kernels/shape_helpers.h"
+
+#include <string>
+
+#include "quantlens/ir/op_type.h"
+
+namespace ql::kern {
+
+Result<std::vector<int64_t>> StaticIntValues(const rt::KernelArgs& args, int index) {
+  if (index >= args.num_inputs() || args.inputs[index] == nullptr)
+    return InvalidModel("{}input {} is required but missing", args.Where(), index);
+  const rt::TensorRef& t = args.in(index);
+  if (!t.is_static || t.data == nullptr)
+    return Unsupported("{}dynamic shape: input {} of op {} is computed at run time", args.Where(),
+                       index, args.op_index);
+  const int64_t n = t.num_elements();
+  std::vector<int64_t> v(static_cast<size_t>(n > 0 ? n : 0));
+  switch (t.dtype()) {
+    case ir::DType::kInt32:
+      for (int64_t i = 0; i < n; ++i) v[i] = t.as<int32_t>()[i];
+      return v;
+    case ir::DType::kInt64:
+      for (int64_t i = 0; i < n; ++i) v[i] = t.as<int64_t>()[i];
+      return v;
+    default:
+      return Unsupported("{}input {} has type {}; it must be int32 or int64", args.Where(), index,
+                         ir::DTypeName(t.dtype()));
+  }
+}
+
+Result<int> NormalizeAxis(const rt::KernelArgs& args, int64_t axis, int rank) {
+  if (axis < -rank || axis >= rank || rank == 0)
+    return InvalidModel("{}axis {} is out of range for a rank-{} tensor (allowed [{}, {}])",
+                        args.Where(), axis, rank, -rank, rank - 1);
+  return static_cast<int>(axis < 0 ? axis + rank : axis);
+}
+
+Status CheckArity(const rt::KernelArgs& args, int min_inputs, int max_inputs, int num_outputs) {
+  if (args.num_inputs() < min_inputs || args.num_inputs() > max_inputs)
+    return InvalidModel("{}has {} inputs; {} takes {} to {}", args.Where(), args.num_inputs(),
+                        ir::OpTypeName(args.op.type), min_inputs, max_inputs);
+  for (int i = 0; i < min_inputs; ++i)
+    if (args.inputs[i] == nullptr)
+      return InvalidModel("{}input {} is required but missing", args.Where(), i);
+  if (num_outputs >= 0 && args.num_outputs() != num_outputs)
+    return InvalidModel("{}has {} outputs; {} produces {}", args.Where(), args.num_outputs(),
+                        ir::OpTypeName(args.op.type), num_outputs);
+  return Status::Ok();
+}
+
+Status CheckDType(const rt::KernelArgs& args, ir::DType t, std::initializer_list<ir::DType> allowed,
+                  const char* what) {
+  std::string names;
+  for (ir::DType a : allowed) {
+    if (a == t) return Status::Ok();
+    if (!names.empty()) names += ", ";
+    names += ir::DTypeName(a);
+  }
+  return Unsupported("{}{} has type {}; {} supports {}", args.Where(), what, ir::DTypeName(t),
+                     ir::OpTypeName(args.op.type), names);
+}
+
+Status CheckSameDType(const rt::KernelArgs& args, int in, int out) {
+  const ir::DType a = args.in(in).dtype(), b = args.out(out).dtype();
+  if (a != b)
+    return InvalidModel("{}input {} has type {} but output {} has type {}; they must match",
+                        args.Where(), in, ir::DTypeName(a), out, ir::DTypeName(b));
+  return Status::Ok();
+}
+
+std::vector<int64_t> RowMajorStrides(const ir::Shape& shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (int i = static_cast<int>(shape.size()) - 2; i >= 0; --i) s[i] = s[i + 1] * shape[i + 1];
+  return s;
+}
+
+Result<size_t> ElementSize(const rt::KernelArgs& args, const rt::TensorRef& t, const char* what) {
+  const size_t n = ir::DTypeSize(t.dtype());
+  if (n == 0)
+    return Unsupported("{}{} has type {}, which has no fixed element size", args.Where(), what,
+                       ir::DTypeName(t.dtype()));
+  return n;
+}
+
+}  // namespace ql::kern
