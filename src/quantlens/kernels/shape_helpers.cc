@@ -1,5 +1,7 @@
 #include "quantlens/kernels/shape_helpers.h"
 
+#include <algorithm>
+#include <cstring>
 #include <string>
 
 #include "quantlens/ir/op_type.h"
@@ -80,6 +82,48 @@ Result<size_t> ElementSize(const rt::KernelArgs& args, const rt::TensorRef& t, c
     return Unsupported("{}{} has type {}, which has no fixed element size", args.Where(), what,
                        ir::DTypeName(t.dtype()));
   return n;
+}
+
+void StridedCopy(const void* in, void* out, size_t elem_size, const ir::Shape& out_dims,
+                 int64_t in_offset, const std::vector<int64_t>& in_strides) {
+  const int rank = static_cast<int>(out_dims.size());
+  int64_t total = 1;
+  for (int64_t d : out_dims) total *= d;
+  if (total <= 0) return;
+  const auto* src = static_cast<const uint8_t*>(in);
+  auto* dst = static_cast<uint8_t*>(out);
+  if (rank == 0) {
+    std::memcpy(dst, src + in_offset * elem_size, elem_size);
+    return;
+  }
+  // The innermost axis is copied as one block when it is contiguous in the input.
+  const int64_t inner = out_dims[rank - 1];
+  const int64_t inner_stride = in_strides[rank - 1];
+  std::vector<int64_t> idx(rank, 0);
+  int64_t src_off = in_offset;
+  for (int64_t done = 0; done < total; done += inner) {
+    if (inner_stride == 1) {
+      std::memcpy(dst, src + src_off * elem_size, inner * elem_size);
+      dst += inner * elem_size;
+    } else {
+      for (int64_t i = 0; i < inner; ++i) {
+        std::memcpy(dst, src + (src_off + i * inner_stride) * elem_size, elem_size);
+        dst += elem_size;
+      }
+    }
+    // Advance the odometer over the outer axes.
+    for (int d = rank - 2; d >= 0; --d) {
+      src_off += in_strides[d];
+      if (++idx[d] < out_dims[d]) break;
+      src_off -= in_strides[d] * out_dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+void CopyBytes(const rt::TensorRef& from, const rt::TensorRef& to) {
+  const size_t n = std::min(from.bytes(), to.bytes());
+  if (n > 0 && from.data != to.data) std::memmove(to.data, from.data, n);
 }
 
 }  // namespace ql::kern

@@ -37,4 +37,13 @@ std::vector<int64_t> RowMajorStrides(const ir::Shape& shape);
 // Element size of a tensor, or kUnsupported for types without a fixed size (string).
 Result<size_t> ElementSize(const rt::KernelArgs& args, const rt::TensorRef& t, const char* what);
 
+// Gathers a strided view of `in` into contiguous `out`: output element (i_0, ..., i_{n-1}) (row-major
+// over `out_dims`) is input element offset + sum_d i_d * in_strides[d] (strides in elements, may be
+// negative). Serves slicing (steps along each axis) and transposition (permuted strides).
+void StridedCopy(const void* in, void* out, size_t elem_size, const ir::Shape& out_dims,
+                 int64_t in_offset, const std::vector<int64_t>& in_strides);
+
+// Copies a whole tensor's bytes (reshape-like ops whose output has the input's layout).
+void CopyBytes(const rt::TensorRef& from, const rt::TensorRef& to);
+
 }  // namespace ql::kern
