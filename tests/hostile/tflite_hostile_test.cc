@@ -1,0 +1,342 @@
+// Broken and malicious .tflite inputs: each must give a non-ok Status whose message names the
+// file (and the op and opcode where there is one) and never crash. Run under ASan/UBSan in CI.
+//
+// Models are built here with flatbuffers' builder and the generated schema code, starting from a
+// valid two-tensor FULLY_CONNECTED model (checked to read) and breaking one thing at a time.
+#include "quantlens/formats/tflite/reader.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <optional>
+#include <random>
+
+#include "tflite_schema_generated.h"
+
+namespace ql::tflite {
+namespace {
+
+namespace tfl = ::tflite;
+using Bytes = std::vector<uint8_t>;
+
+struct TensorSpec {
+  std::string name;
+  std::optional<std::vector<int32_t>> shape;
+  tfl::TensorType type = tfl::TensorType::FLOAT32;
+  uint32_t buffer = 0;
+  std::vector<int32_t> shape_signature;
+};
+
+struct OpcodeSpec {
+  int8_t deprecated_code = 9;
+  int32_t builtin_code = 9;  // FULLY_CONNECTED
+  std::string custom_code;
+};
+
+struct ModelSpec {
+  uint32_t version = 3;
+  bool identifier = true;
+  bool subgraph = true;
+  std::vector<Bytes> buffers;
+  std::vector<TensorSpec> tensors;
+  std::vector<OpcodeSpec> opcodes;
+  uint32_t opcode_index = 0;
+  std::vector<int32_t> op_inputs, op_outputs;
+  std::vector<int32_t> graph_inputs, graph_outputs;
+  tfl::BuiltinOptions options_type = tfl::BuiltinOptions::NONE;
+  std::function<flatbuffers::Offset<void>(flatbuffers::FlatBufferBuilder&)> options;
+};
+
+Bytes FloatBytes(size_t n) { return Bytes(n * 4, 0); }
+
+// input [1,4] float -> FULLY_CONNECTED(weights [2,4] constant) -> output [1,2].
+ModelSpec FcModel() {
+  ModelSpec m;
+  m.buffers = {{}, FloatBytes(8)};
+  m.tensors = {{"input", std::vector<int32_t>{1, 4}, tfl::TensorType::FLOAT32, 0, {}},
+               {"weights", std::vector<int32_t>{2, 4}, tfl::TensorType::FLOAT32, 1, {}},
+               {"output", std::vector<int32_t>{1, 2}, tfl::TensorType::FLOAT32, 0, {}}};
+  m.opcodes = {OpcodeSpec{}};
+  m.op_inputs = {0, 1, -1};
+  m.op_outputs = {2};
+  m.graph_inputs = {0};
+  m.graph_outputs = {2};
+  m.options_type = tfl::BuiltinOptions::FullyConnectedOptions;
+  m.options = [](flatbuffers::FlatBufferBuilder& b) {
+    return tfl::CreateFullyConnectedOptions(b).Union();
+  };
+  return m;
+}
+
+// input [1,5,5,1] -> CONV_2D(3x3 filter, 1 output channel) -> output [1,3,3,1], VALID stride 1.
+ModelSpec ConvModel(std::function<flatbuffers::Offset<void>(flatbuffers::FlatBufferBuilder&)> opts) {
+  ModelSpec m;
+  m.buffers = {{}, FloatBytes(9), FloatBytes(1)};
+  m.tensors = {{"input", std::vector<int32_t>{1, 5, 5, 1}, tfl::TensorType::FLOAT32, 0, {}},
+               {"filter", std::vector<int32_t>{1, 3, 3, 1}, tfl::TensorType::FLOAT32, 1, {}},
+               {"bias", std::vector<int32_t>{1}, tfl::TensorType::FLOAT32, 2, {}},
+               {"output", std::vector<int32_t>{1, 3, 3, 1}, tfl::TensorType::FLOAT32, 0, {}}};
+  m.opcodes = {OpcodeSpec{3, 3, ""}};
+  m.op_inputs = {0, 1, 2};
+  m.op_outputs = {3};
+  m.graph_inputs = {0};
+  m.graph_outputs = {3};
+  m.options_type = tfl::BuiltinOptions::Conv2DOptions;
+  m.options = std::move(opts);
+  return m;
+}
+
+Bytes Build(const ModelSpec& s) {
+  flatbuffers::FlatBufferBuilder b;
+  std::vector<flatbuffers::Offset<tfl::Buffer>> buffers;
+  for (const auto& data : s.buffers)
+    buffers.push_back(tfl::CreateBufferDirect(b, data.empty() ? nullptr : &data));
+  std::vector<flatbuffers::Offset<tfl::Tensor>> tensors;
+  for (const auto& t : s.tensors)
+    tensors.push_back(tfl::CreateTensorDirect(
+        b, t.shape ? &*t.shape : nullptr, t.type, t.buffer, t.name.c_str(), 0, false, 0,
+        t.shape_signature.empty() ? nullptr : &t.shape_signature));
+  std::vector<flatbuffers::Offset<tfl::OperatorCode>> codes;
+  for (const auto& c : s.opcodes)
+    codes.push_back(tfl::CreateOperatorCodeDirect(b, c.deprecated_code,
+                                                  c.custom_code.empty() ? nullptr : c.custom_code.c_str(),
+                                                  1, static_cast<tfl::BuiltinOperator>(c.builtin_code)));
+  auto options = s.options ? s.options(b) : flatbuffers::Offset<void>();
+  auto op = tfl::CreateOperatorDirect(b, s.opcode_index, &s.op_inputs, &s.op_outputs,
+                                      s.options ? s.options_type : tfl::BuiltinOptions::NONE, options);
+  std::vector<flatbuffers::Offset<tfl::Operator>> ops = {op};
+  std::vector<flatbuffers::Offset<tfl::SubGraph>> subgraphs;
+  if (s.subgraph)
+    subgraphs.push_back(
+        tfl::CreateSubGraphDirect(b, &tensors, &s.graph_inputs, &s.graph_outputs, &ops, "main"));
+  auto model = tfl::CreateModelDirect(b, s.version, &codes, &subgraphs, "hostile test", &buffers);
+  if (s.identifier) tfl::FinishModelBuffer(b, model);
+  else b.Finish(model);
+  return Bytes(b.GetBufferPointer(), b.GetBufferPointer() + b.GetSize());
+}
+
+constexpr const char* kName = "hostile.tflite";
+
+// Reads `bytes` and requires a failure whose message starts with the file name and contains
+// every one of `parts`.
+void ExpectError(const Bytes& bytes, std::initializer_list<std::string> parts,
+                 std::optional<StatusCode> code = std::nullopt) {
+  auto g = ReadTfliteBuffer(bytes, kName);
+  ASSERT_FALSE(g.ok()) << "read succeeded";
+  const std::string& msg = g.status().message();
+  EXPECT_EQ(msg.rfind(std::string(kName) + ": ", 0), 0u) << msg;
+  for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "missing '" << p << "' in: " << msg;
+  if (code) EXPECT_EQ(g.status().code(), *code) << msg;
+}
+
+Bytes ReadCorpus(const std::string& rel) {
+  std::ifstream in(std::string(QUANTLENS_SHARED_DIR) + "/" + rel, std::ios::binary);
+  return Bytes((std::istreambuf_iterator<char>(in)), {});
+}
+
+TEST(TfliteHostile, BaselineModelsRead) {
+  // Guards every test below: each breaks exactly one thing of a model that reads.
+  auto fc = ReadTfliteBuffer(Build(FcModel()), kName);
+  ASSERT_TRUE(fc.ok()) << fc.status().message();
+  EXPECT_EQ(fc->ops.size(), 1u);
+  EXPECT_EQ(fc->ops[0].inputs, (std::vector<int>{0, 1, -1}));
+  EXPECT_EQ(fc->description, "hostile test");
+  auto conv = ReadTfliteBuffer(Build(ConvModel([](flatbuffers::FlatBufferBuilder& b) {
+    return tfl::CreateConv2DOptions(b, tfl::Padding::VALID, 1, 2).Union();
+  })), kName);
+  ASSERT_TRUE(conv.ok()) << conv.status().message();
+  const auto& a = std::get<ir::ConvAttrs>(conv->ops[0].attrs);
+  EXPECT_EQ(a.stride_w, 1);
+  EXPECT_EQ(a.stride_h, 2);
+  EXPECT_EQ(a.padding, ir::Padding::kValid);
+}
+
+TEST(TfliteHostile, EmptyFile) {
+  const auto path = (std::filesystem::temp_directory_path() / "ql_hostile_empty.tflite").string();
+  { std::ofstream(path, std::ios::binary); }
+  auto g = ReadTfliteFile(path);
+  std::filesystem::remove(path);
+  ASSERT_FALSE(g.ok());
+  EXPECT_EQ(g.status().message().rfind(path + ": ", 0), 0u) << g.status().message();
+  ExpectError({}, {"0 bytes"});
+}
+
+TEST(TfliteHostile, TruncatedFiles) {
+  const Bytes full = ReadCorpus("corpus/mlperf_tiny/pretrainedResnet_quant.tflite");
+  ASSERT_GT(full.size(), 1000u);
+  ASSERT_TRUE(ReadTfliteBuffer(full, kName).ok());
+  for (size_t cut : {size_t{1}, size_t{4}, size_t{7}, size_t{8}, size_t{16}, size_t{100},
+                     size_t{4096}, full.size() / 2, full.size() - 100, full.size() - 1}) {
+    SCOPED_TRACE(cut);
+    ExpectError(Bytes(full.begin(), full.begin() + cut), {}, StatusCode::kInvalidModel);
+  }
+  // Truncation of a built model, at every length.
+  const Bytes small = Build(FcModel());
+  for (size_t cut = 0; cut < small.size(); ++cut) {
+    SCOPED_TRACE(cut);
+    ExpectError(Bytes(small.begin(), small.begin() + cut), {});
+  }
+}
+
+TEST(TfliteHostile, RandomBytes) {
+  std::mt19937 rng(1234);
+  for (int i = 0; i < 300; ++i) {
+    Bytes b(8 + rng() % 2000);
+    for (auto& x : b) x = static_cast<uint8_t>(rng());
+    if (i % 2) std::memcpy(b.data() + 4, "TFL3", 4);  // get past the identifier check
+    SCOPED_TRACE(i);
+    ExpectError(b, {});
+  }
+}
+
+TEST(TfliteHostile, OtherFileFormats) {
+  Bytes png = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D', 'R',
+               0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde};
+  ExpectError(png, {"not a TFLite model", "PNG"}, StatusCode::kInvalidModel);
+  Bytes hdf5 = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0, 0, 8, 8, 0};
+  ExpectError(hdf5, {"HDF5"});
+  Bytes text(200, 'a');
+  ExpectError(text, {"TFL3"});
+}
+
+TEST(TfliteHostile, CorruptedIdentifiedFile) {
+  Bytes b = Build(FcModel());
+  // Point the root offset past the end: has "TFL3" but cannot verify.
+  b[0] = 0xff; b[1] = 0xff; b[2] = 0xff; b[3] = 0x7f;
+  ExpectError(b, {"fails flatbuffer verification"}, StatusCode::kInvalidModel);
+}
+
+TEST(TfliteHostile, FileWithoutIdentifierIsAcceptedOnlyIfItVerifies) {
+  ModelSpec s = FcModel();
+  s.identifier = false;
+  auto g = ReadTfliteBuffer(Build(s), kName);
+  EXPECT_TRUE(g.ok()) << g.status().message();
+}
+
+TEST(TfliteHostile, BufferIndexOutOfRange) {
+  ModelSpec s = FcModel();
+  s.tensors[1].buffer = 7;
+  ExpectError(Build(s), {"tensor 1 'weights'", "buffer index 7 out of range (0..1)"},
+              StatusCode::kInvalidModel);
+}
+
+TEST(TfliteHostile, ConstantSizeMismatch) {
+  ModelSpec s = FcModel();
+  s.buffers[1] = FloatBytes(3);
+  ExpectError(Build(s), {"tensor 1 'weights'", "holds 12 bytes", "[2,4]", "needs 32"});
+}
+
+TEST(TfliteHostile, TensorIndexOutOfRangeInOp) {
+  ModelSpec s = FcModel();
+  s.op_inputs = {0, 999, -1};
+  ExpectError(Build(s), {"op 0 (FULLY_CONNECTED): input tensor index 999 out of range (0..2)"},
+              StatusCode::kInvalidModel);
+  s = FcModel();
+  s.op_inputs = {-2, 1, -1};
+  ExpectError(Build(s), {"op 0 (FULLY_CONNECTED)", "input tensor index -2"});
+  s = FcModel();
+  s.op_outputs = {-1};
+  ExpectError(Build(s), {"op 0 (FULLY_CONNECTED)", "output tensor index -1"});
+  s = FcModel();
+  s.graph_outputs = {3};
+  ExpectError(Build(s), {"subgraph output tensor index 3 out of range"});
+}
+
+TEST(TfliteHostile, OpcodeIndexOutOfRange) {
+  ModelSpec s = FcModel();
+  s.opcode_index = 5;
+  ExpectError(Build(s), {"op 0: opcode index 5 out of range (0..0)"}, StatusCode::kInvalidModel);
+}
+
+TEST(TfliteHostile, ShapeProductOverflows) {
+  ModelSpec s = FcModel();
+  s.tensors[2].shape = std::vector<int32_t>{2147483647, 2147483647, 2147483647, 4};
+  ExpectError(Build(s), {"tensor 2 'output'", "elements"}, StatusCode::kInvalidModel);
+  s = FcModel();
+  s.tensors[0].shape = std::vector<int32_t>{1, -5};
+  ExpectError(Build(s), {"tensor 0 'input'", "dimension -5"});
+}
+
+TEST(TfliteHostile, UnsupportedBuiltinCode) {
+  ModelSpec s = FcModel();
+  s.opcodes[0] = OpcodeSpec{44, 44, ""};
+  ExpectError(Build(s), {"op 0: unsupported operator code 44 (UNIDIRECTIONAL_SEQUENCE_LSTM)"},
+              StatusCode::kUnsupported);
+  s.opcodes[0] = OpcodeSpec{0, 5000, ""};
+  ExpectError(Build(s), {"unsupported operator code 5000 (unknown)"});
+  // Deprecated code only (old files): the larger of the two fields decides.
+  s.opcodes[0] = OpcodeSpec{27, 0, ""};
+  ExpectError(Build(s), {"unsupported operator code 27 (SVDF)"});
+}
+
+TEST(TfliteHostile, BadOptions) {
+  // An enum value outside the schema (the verifier does not range-check enums).
+  auto bad_padding = ConvModel([](flatbuffers::FlatBufferBuilder& b) {
+    return tfl::CreateConv2DOptions(b, static_cast<tfl::Padding>(7), 1, 1).Union();
+  });
+  ExpectError(Build(bad_padding), {"op 0 (CONV_2D)", "padding 7"}, StatusCode::kInvalidModel);
+  auto bad_act = ConvModel([](flatbuffers::FlatBufferBuilder& b) {
+    return tfl::CreateConv2DOptions(b, tfl::Padding::SAME, 1, 1,
+                                    static_cast<tfl::ActivationFunctionType>(9)).Union();
+  });
+  ExpectError(Build(bad_act), {"op 0 (CONV_2D)", "activation function 9"});
+  auto zero_stride = ConvModel([](flatbuffers::FlatBufferBuilder& b) {
+    return tfl::CreateConv2DOptions(b, tfl::Padding::SAME, 0, 1).Union();
+  });
+  ExpectError(Build(zero_stride), {"op 0 (CONV_2D)", "stride_w is 0"});
+  // Options table of another op.
+  ModelSpec wrong = FcModel();
+  wrong.options_type = tfl::BuiltinOptions::Conv2DOptions;
+  wrong.options = [](flatbuffers::FlatBufferBuilder& b) { return tfl::CreateConv2DOptions(b).Union(); };
+  ExpectError(Build(wrong), {"op 0 (FULLY_CONNECTED)", "Conv2DOptions", "expected FullyConnectedOptions"});
+}
+
+TEST(TfliteHostile, StructuralProblems) {
+  ModelSpec s = FcModel();
+  s.version = 2;
+  ExpectError(Build(s), {"schema version 2"}, StatusCode::kUnsupported);
+  s = FcModel();
+  s.subgraph = false;
+  ExpectError(Build(s), {"no subgraphs"});
+  s = FcModel();
+  s.tensors[0].type = tfl::TensorType::COMPLEX64;
+  ExpectError(Build(s), {"tensor 0 'input'", "COMPLEX64"}, StatusCode::kUnsupported);
+  s = FcModel();
+  s.tensors[1].shape_signature = {-1, 4, 1};
+  ExpectError(Build(s), {"tensor 1 'weights'", "shape_signature has rank 3"});
+  // An op that reads a tensor nothing produced (caught by ir::VerifyGraph, still named).
+  s = FcModel();
+  s.graph_inputs = {};
+  ExpectError(Build(s), {"op 0 (FULLY_CONNECTED)", "before any op produces it"});
+  // Writing into a constant.
+  s = FcModel();
+  s.op_outputs = {1};
+  s.graph_outputs = {1};
+  ExpectError(Build(s), {"op 0 (FULLY_CONNECTED)", "constant"});
+}
+
+// Random byte flips in a real model: whatever the reader decides, it must not crash, and a
+// failure must still name the file. (ASan/UBSan turn memory errors into test failures.)
+TEST(TfliteHostile, ByteFlipsInRealModel) {
+  const Bytes full = ReadCorpus("corpus/tflm/micro_speech_quantized.tflite");
+  ASSERT_GT(full.size(), 1000u);
+  std::mt19937 rng(99);
+  int failures = 0;
+  for (int i = 0; i < 400; ++i) {
+    Bytes b = full;
+    // Flips in the first 4 KB hit the flatbuffer tables (the large weight buffers come later).
+    for (int k = 0; k < 4; ++k) b[rng() % std::min<size_t>(4096, b.size())] ^= 1u << (rng() % 8);
+    auto g = ReadTfliteBuffer(b, kName);
+    if (!g.ok()) {
+      ++failures;
+      EXPECT_EQ(g.status().message().rfind(std::string(kName) + ": ", 0), 0u) << g.status().message();
+    }
+  }
+  EXPECT_GT(failures, 0);
+}
+
+}  // namespace
+}  // namespace ql::tflite
