@@ -1,0 +1,154 @@
+// ADD and SUB: float32 and int32/int64 with a fused clamp, and int8/uint8 with TFLite's
+// rescale-to-common-scale arithmetic (TFLITE_NUMERICS §3 "ADD / SUB", gemmlowp rounding G in both
+// builtin builds).
+#include <algorithm>
+
+#include "quantlens/kernels/binary_kernel.h"
+#include "quantlens/kernels/elementwise_kernels.h"
+#include "quantlens/kernels/quant_math.h"
+
+namespace ql::kern {
+namespace {
+
+// Quantized ADD/SUB parameters. Both inputs are brought to a common fixed-point scale
+// 2*max(s1, s2) / 2^left_shift, added there, then rescaled to the output.
+struct QuantizedAddSubParams {
+  int32_t input1_offset = 0;  // -z1
+  int32_t input2_offset = 0;  // -z2
+  int left_shift = 20;        // 8-bit inputs: (q - z) * 2^20 still fits in int32
+  QuantizedMultiplier input1_multiplier;  // s1 / (2 max)
+  QuantizedMultiplier input2_multiplier;  // s2 / (2 max)
+  QuantizedMultiplier output_multiplier;  // 2 max / (2^20 s_out)
+  int32_t output_offset = 0;
+  int32_t act_min = 0, act_max = 0;
+  bool subtract = false;
+};
+
+// One output element: a_i = G((q_i - z_i) * 2^20; r_i), y = clamp(G(a1 +- a2; r_out) + z_out).
+// TFLite 2.9 subtracts the two rescaled inputs (it does not negate the second multiplier, which
+// later versions do and which breaks SRDHM ties differently).
+inline int32_t QuantizedAddSubElement(const QuantizedAddSubParams& p, int32_t q1, int32_t q2) {
+  const int32_t shifted1 = (q1 + p.input1_offset) * (1 << p.left_shift);
+  const int32_t shifted2 = (q2 + p.input2_offset) * (1 << p.left_shift);
+  const int32_t a1 = MultiplyByQuantizedMultiplierDouble(shifted1, p.input1_multiplier);
+  const int32_t a2 = MultiplyByQuantizedMultiplierDouble(shifted2, p.input2_multiplier);
+  const int32_t raw = p.subtract ? a1 - a2 : a1 + a2;
+  const int32_t out =
+      MultiplyByQuantizedMultiplierDouble(raw, p.output_multiplier) + p.output_offset;
+  return std::clamp(out, p.act_min, p.act_max);
+}
+
+class AddSubKernel final : public BinaryElementwiseKernel {
+ public:
+  explicit AddSubKernel(bool subtract) : subtract_(subtract) {}
+
+  Status Prepare(const rt::KernelArgs& args) override {
+    QL_RETURN_IF_ERROR(PrepareBroadcast(args));
+    act_ = FusedActivation(args.op);
+    QL_RETURN_IF_ERROR(CheckClampActivation(args, act_));
+    if (!SameDTypes(args)) return UnsupportedTypes(args, kSupported);
+    switch (args.out(0).dtype()) {
+      case ir::DType::kFloat32:
+        FloatActivationRange(act_, &float_min_, &float_max_);
+        return Status::Ok();
+      case ir::DType::kInt32:
+        IntegerActivationRange(act_, &i32_min_, &i32_max_);
+        return Status::Ok();
+      case ir::DType::kInt64:
+        IntegerActivationRange(act_, &i64_min_, &i64_max_);
+        return Status::Ok();
+      case ir::DType::kInt8:
+      case ir::DType::kUInt8:
+        return PrepareQuantized(args);
+      default:
+        return UnsupportedTypes(args, kSupported);
+    }
+  }
+
+  Status Eval(const rt::KernelArgs& args) override {
+    switch (args.out(0).dtype()) {
+      case ir::DType::kFloat32:
+        Apply(args.in(0).as<float>(), args.in(1).as<float>(), args.out(0).mut<float>(),
+              [&](float a, float b) {
+                return ClampFloat(subtract_ ? a - b : a + b, float_min_, float_max_);
+              });
+        return Status::Ok();
+      case ir::DType::kInt32:
+        Apply(args.in(0).as<int32_t>(), args.in(1).as<int32_t>(), args.out(0).mut<int32_t>(),
+              [&](int32_t a, int32_t b) {
+                return std::clamp(subtract_ ? WrapSub(a, b) : WrapAdd(a, b), i32_min_, i32_max_);
+              });
+        return Status::Ok();
+      case ir::DType::kInt64:
+        Apply(args.in(0).as<int64_t>(), args.in(1).as<int64_t>(), args.out(0).mut<int64_t>(),
+              [&](int64_t a, int64_t b) {
+                return std::clamp(subtract_ ? WrapSub(a, b) : WrapAdd(a, b), i64_min_, i64_max_);
+              });
+        return Status::Ok();
+      case ir::DType::kInt8:
+        EvalQuantized<int8_t>(args);
+        return Status::Ok();
+      case ir::DType::kUInt8:
+        EvalQuantized<uint8_t>(args);
+        return Status::Ok();
+      default:
+        return UnsupportedTypes(args, kSupported);
+    }
+  }
+
+ private:
+  static constexpr std::string_view kSupported =
+      "float32, int32, int64, int8, uint8 with all operands of one dtype";
+
+  Status PrepareQuantized(const rt::KernelArgs& args) {
+    QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(0), "input 0"));
+    QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(1), "input 1"));
+    QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.out(0), "output"));
+    const float s1 = args.in(0).scale(), s2 = args.in(1).scale(), s_out = args.out(0).scale();
+    p_.subtract = subtract_;
+    p_.input1_offset = -args.in(0).zero_point();
+    p_.input2_offset = -args.in(1).zero_point();
+    p_.output_offset = args.out(0).zero_point();
+    // As TFLite: the max is taken in float, the ratios are formed in double.
+    const double twice_max = 2.0 * static_cast<double>(std::max(s1, s2));
+    const double r1 = static_cast<double>(s1) / twice_max;
+    const double r2 = static_cast<double>(s2) / twice_max;
+    const double r_out =
+        twice_max / (static_cast<double>(1 << p_.left_shift) * static_cast<double>(s_out));
+    // TFLite quantizes these with QuantizeMultiplierSmallerThanOneExp, which aborts for r >= 1;
+    // r1, r2 <= 0.5 always, r_out only for an absurdly small output scale.
+    if (!(r_out < 1.0)) {
+      return InvalidModel(
+          "{}output scale {} is too small for input scales {} and {}: the output multiplier "
+          "2*max(s1,s2)/(2^20*s_out) = {} must be < 1 (TFLite refuses this op)",
+          args.Where(), s_out, s1, s2, r_out);
+    }
+    p_.input1_multiplier = QuantizeMultiplier(r1);
+    p_.input2_multiplier = QuantizeMultiplier(r2);
+    p_.output_multiplier = QuantizeMultiplier(r_out);
+    QuantizedActivationRange(act_, s_out, p_.output_offset, args.out(0).dtype(), &p_.act_min,
+                             &p_.act_max);
+    return Status::Ok();
+  }
+
+  template <typename T>
+  void EvalQuantized(const rt::KernelArgs& args) const {
+    Apply(args.in(0).as<T>(), args.in(1).as<T>(), args.out(0).mut<T>(), [&](T a, T b) {
+      return static_cast<T>(QuantizedAddSubElement(p_, a, b));
+    });
+  }
+
+  bool subtract_;
+  ir::Activation act_ = ir::Activation::kNone;
+  float float_min_ = 0, float_max_ = 0;
+  int32_t i32_min_ = 0, i32_max_ = 0;
+  int64_t i64_min_ = 0, i64_max_ = 0;
+  QuantizedAddSubParams p_;
+};
+
+}  // namespace
+
+std::unique_ptr<rt::Kernel> MakeAddKernel() { return std::make_unique<AddSubKernel>(false); }
+std::unique_ptr<rt::Kernel> MakeSubKernel() { return std::make_unique<AddSubKernel>(true); }
+
+}  // namespace ql::kern
