@@ -1,5 +1,75 @@
+// quantlens command line: argument parsing and dispatch. The subcommands live in their own files
+// and the real work in the library, so this file only knows the interface.
+#include <CLI/CLI.hpp>
+
 #include <cstdio>
+#include <exception>
+
+#include "quantlens/cli/commands.h"
+#include "quantlens/cli/common.h"
+
+namespace ql::cli {
+namespace {
+
+int Main(int argc, char** argv) {
+  CLI::App app{"quantlens: run TFLite and Keras models exactly as their runtimes do, and explain "
+               "the differences"};
+  app.require_subcommand(1);
+
+  InspectArgs inspect;
+  CLI::App* inspect_cmd = app.add_subcommand("inspect", "Describe a model: inputs, outputs, ops, sizes");
+  inspect_cmd->add_option("MODEL", inspect.model, "Model file (.tflite, .h5, .keras)")->required();
+  inspect_cmd->add_flag("--json", inspect.json, "Print JSON instead of text");
+
+  RunArgs run;
+  float scale = 1.0f, offset = 0.0f;
+  CLI::App* run_cmd = app.add_subcommand("run", "Run a model on inputs");
+  run_cmd->add_option("MODEL", run.model, "Model file (.tflite, .h5, .keras)")->required();
+  run_cmd->add_option("--input", run.inputs,
+                      "Input file (.npy, .npz with array 'x', PNG/JPEG/BMP); one per model input, in order")
+      ->required()
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  run_cmd->add_option("--numerics", run.numerics, "Numerics profile: tflite-x86 (default), tflite-wasm");
+  run_cmd->add_option("--output", run.output, "Write outputs (output<k>) to this .npz");
+  run_cmd->add_flag("--all-tensors", run.all_tensors, "Also write every operator output (t<index>) to --output");
+  run_cmd->add_option("--top", run.top, "Print the top K classes of output 0");
+  run_cmd->add_option("--labels", run.labels, "Class labels, one per line (for --top)");
+  run_cmd->add_option("--resize", run.resize, "Resize images to HxW (default: the model input's size)");
+  CLI::Option* scale_opt = run_cmd->add_option("--scale", scale, "Image value = pixel * S + O");
+  CLI::Option* offset_opt = run_cmd->add_option("--offset", offset, "Image value = pixel * S + O");
+  run_cmd->add_flag("--grayscale", run.grayscale, "Decode images as grayscale");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return Fail(fmt::format("{} (see quantlens --help)", e.what()));
+  }
+  if (*scale_opt) run.scale = scale;
+  if (*offset_opt) run.offset = offset;
+  if (*inspect_cmd) return RunInspect(inspect);
+  if (*run_cmd) {
+    if (!run.all_tensors || !run.output.empty()) return RunRun(run);
+    return Fail("--all-tensors needs --output FILE.npz to write the tensors to");
+  }
+  return Fail("no command given (see quantlens --help)");
+}
+
+}  // namespace
+}  // namespace ql::cli
+
 int main(int argc, char** argv) {
-  std::fprintf(stderr, "quantlens: command line in progress\n");
-  return 2;
+  // Library code reports errors as Status; anything thrown here is a bug or out-of-memory, and
+  // still ends with one line and exit status 2 rather than an abort.
+  try {
+    return ql::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    return ql::cli::Fail(fmt::format("internal error: {}", e.what()));
+  } catch (...) {
+    return ql::cli::Fail("internal error: unknown exception");
+  }
 }

@@ -1,0 +1,33 @@
+#include "quantlens/cli/common.h"
+
+#include <cstring>
+#include <fstream>
+
+namespace ql::cli {
+
+int Fail(const std::string& message) {
+  std::string line = message;
+  for (size_t p = line.find('\n'); p != std::string::npos; p = line.find('\n', p)) {
+    line.replace(p, 1, "; ");
+  }
+  std::fprintf(stderr, "quantlens: %s\n", line.c_str());
+  std::fflush(stderr);
+  return kExitError;
+}
+
+bool LooksLikeKerasModel(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  char head[8] = {};
+  f.read(head, sizeof(head));
+  const auto got = f.gcount();
+  if (got >= 8 && std::memcmp(head + 4, "TFL3", 4) == 0) return false;
+  if (got >= 8 && std::memcmp(head, "\x89HDF\r\n\x1a\n", 8) == 0) return true;
+  if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return true;
+  auto ends_with = [&](const char* ext) {
+    size_t n = std::strlen(ext);
+    return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
+  };
+  return ends_with(".h5") || ends_with(".keras") || ends_with(".hdf5");
+}
+
+}  // namespace ql::cli

@@ -1,0 +1,156 @@
+// `quantlens run MODEL --input FILE...`: feed inputs, run, and print or save the outputs.
+#include <charconv>
+#include <iostream>
+
+#include "quantlens/cli/commands.h"
+#include "quantlens/cli/common.h"
+#include "quantlens/cli/progress.h"
+#include "quantlens/formats/model_loader.h"
+#include "quantlens/io/atomic_file.h"
+#include "quantlens/io/feed.h"
+#include "quantlens/io/npz.h"
+#include "quantlens/io/results.h"
+#include "quantlens/runtime/interpreter.h"
+#include "quantlens/runtime/run_util.h"
+
+namespace ql::cli {
+namespace {
+
+// "224x224" -> (224, 224).
+Result<std::pair<int, int>> ParseResize(const std::string& text) {
+  const size_t x = text.find_first_of("xX");
+  auto parse = [](std::string_view s, int* v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    return ec == std::errc() && p == s.data() + s.size() && *v > 0 && *v <= 65536;
+  };
+  int h = 0, w = 0;
+  if (x == std::string::npos || !parse(std::string_view(text).substr(0, x), &h) ||
+      !parse(std::string_view(text).substr(x + 1), &w)) {
+    return InvalidArgument("--resize '{}': expected HxW with positive sizes, e.g. 224x224", text);
+  }
+  return std::make_pair(h, w);
+}
+
+Status CheckOutputPath(const RunArgs& args) {
+  if (args.output.empty()) return Status::Ok();
+  if (io::SameExistingFile(args.output, args.model)) {
+    return InvalidArgument("--output {} is the model file; refusing to overwrite it", args.output);
+  }
+  for (const std::string& in : args.inputs) {
+    if (io::SameExistingFile(args.output, in)) {
+      return InvalidArgument("--output {} is also an --input; refusing to overwrite the input",
+                             args.output);
+    }
+  }
+  return Status::Ok();
+}
+
+void PrintTop(const rt::RunOutputs& res, const ir::Graph& g, int k,
+              const std::vector<std::string>& labels) {
+  const io::Array& out0 = res.outputs[0].array;
+  const ir::Quantization& q = g.tensors[g.outputs[0]].quant;
+  auto values = io::Dequantize(out0, q);
+  if (!values.ok()) {
+    Fail(values.status());
+    return;
+  }
+  const int64_t n = res.num_samples;
+  const size_t per = values->size() / static_cast<size_t>(n);
+  for (int64_t s = 0; s < n; ++s) {
+    if (n > 1) std::cout << "sample " << s << ":\n";
+    std::vector<double> scores(values->begin() + s * per, values->begin() + (s + 1) * per);
+    int rank = 1;
+    for (const io::ScoredClass& c : io::TopK(scores, k)) {
+      std::string label = c.index < static_cast<int64_t>(labels.size()) ? labels[c.index] : "";
+      std::cout << fmt::format("{:>3}. {:>6}  {:.6f}  {}\n", rank++, c.index, c.score, label);
+    }
+  }
+}
+
+}  // namespace
+
+int RunRun(const RunArgs& args) {
+  auto profile = rt::ProfileFromName(args.numerics);
+  if (!profile) {
+    return Fail(fmt::format("--numerics '{}': unknown profile (known: tflite-x86, tflite-wasm)",
+                            args.numerics));
+  }
+  if (args.top < 0) return Fail(fmt::format("--top {}: must be positive", args.top));
+  if (Status st = CheckOutputPath(args); !st.ok()) return Fail(st);
+  io::ImageFeedOptions image_opts;
+  if (!args.resize.empty()) {
+    auto size = ParseResize(args.resize);
+    if (!size.ok()) return Fail(size.status());
+    image_opts.resize_h = size->first;
+    image_opts.resize_w = size->second;
+  }
+  image_opts.scale = args.scale;
+  image_opts.offset = args.offset;
+  if (args.grayscale) image_opts.grayscale = true;
+  std::vector<std::string> labels;
+  if (!args.labels.empty()) {
+    auto l = io::ReadLabels(args.labels);
+    if (!l.ok()) return Fail(l.status());
+    labels = std::move(l).value();
+  }
+
+  auto graph = LoadModel(args.model);
+  if (!graph.ok()) return Fail(graph.status());
+  const ir::Graph& g = *graph;
+  rt::InterpreterOptions opts;
+  opts.profile = *profile;
+  auto interp_or = rt::Interpreter::Create(g, opts);
+  if (!interp_or.ok()) return Fail(interp_or.status());
+  rt::Interpreter& interp = **interp_or;
+
+  if (static_cast<int>(args.inputs.size()) != interp.num_inputs()) {
+    std::string expected;
+    for (int i = 0; i < interp.num_inputs(); ++i) {
+      const ir::Tensor& t = g.tensors[g.inputs[i]];
+      expected += fmt::format("{}{} {} {}", i ? "; " : "", t.name, ir::DTypeName(t.dtype),
+                              ir::ShapeToString(t.shape));
+    }
+    return Fail(fmt::format("{}: the model has {} input(s) ({}) but {} --input given; pass one "
+                            "--input per model input, in order",
+                            args.model, interp.num_inputs(), expected, args.inputs.size()));
+  }
+  std::vector<io::Array> inputs;
+  int64_t samples = 1;
+  for (int i = 0; i < interp.num_inputs(); ++i) {
+    io::InputSpec spec = io::MakeInputSpec(g.tensors[g.inputs[i]], i, interp.input(i).shape);
+    auto a = io::LoadInputFile(args.inputs[i], spec, image_opts);
+    if (!a.ok()) return Fail(a.status());
+    auto n = io::CountSamples(*a, spec, args.inputs[i]);
+    if (!n.ok()) return Fail(n.status());
+    samples = std::max(samples, *n);
+    inputs.push_back(std::move(a).value());
+  }
+
+  ProgressBar progress(samples);
+  rt::RunOptions run_opts;
+  run_opts.capture_all_tensors = args.all_tensors;
+  run_opts.on_sample_done = [&](int64_t done, int64_t total) { progress.Update(done); };
+  auto res = rt::RunSamples(interp, inputs, run_opts);
+  progress.Finish();
+  if (!res.ok()) return Fail(res.status());
+
+  if (!args.output.empty()) {
+    std::vector<io::NamedArray> arrays = res->outputs;
+    for (io::NamedArray& t : res->tensors) arrays.push_back(std::move(t));
+    if (Status st = io::WriteNpz(args.output, arrays); !st.ok()) return Fail(st);
+  }
+  if (args.top > 0) {
+    if (res->outputs.empty()) return Fail(fmt::format("{}: the model has no outputs", args.model));
+    PrintTop(*res, g, args.top, labels);
+  } else if (args.output.empty()) {
+    for (size_t k = 0; k < res->outputs.size(); ++k) {
+      const ir::Tensor& t = g.tensors[g.outputs[k]];
+      std::cout << fmt::format("output{} '{}': {}\n", k, t.name,
+                               io::SummarizeArray(res->outputs[k].array, t.quant));
+    }
+  }
+  std::cout.flush();
+  return std::cout ? kExitOk : Fail("cannot write to standard output");
+}
+
+}  // namespace ql::cli

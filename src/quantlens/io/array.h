@@ -1,0 +1,48 @@
+// A dense n-dimensional array as stored in .npy files and fed to or read from models: little-endian,
+// row-major (C order) bytes plus dtype and shape. The one currency of quantlens's data I/O.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "quantlens/ir/dtype.h"
+#include "quantlens/ir/graph.h"
+
+namespace ql::io {
+
+struct Array {
+  ir::DType dtype = ir::DType::kUnknown;
+  ir::Shape shape;
+  std::vector<uint8_t> data;
+
+  // Product of the shape (1 for a scalar). Only meaningful for arrays that passed validation
+  // (every reader checks the product against the data size).
+  int64_t num_elements() const {
+    int64_t n = 1;
+    for (int64_t d : shape) n *= d;
+    return n;
+  }
+  template <typename T> const T* as() const { return reinterpret_cast<const T*>(data.data()); }
+  template <typename T> T* mut() { return reinterpret_cast<T*>(data.data()); }
+
+  // Builds an array from typed values; `values.size()` must equal the shape product.
+  template <typename T>
+  static Array From(const ir::Shape& shape, const std::vector<T>& values) {
+    Array a;
+    a.dtype = ir::DTypeOf<T>();
+    a.shape = shape;
+    a.data.resize(values.size() * sizeof(T));
+    if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
+    return a;
+  }
+};
+
+// A named array, as an .npz member.
+struct NamedArray {
+  std::string name;
+  Array array;
+};
+
+}  // namespace ql::io
