@@ -1,9 +1,17 @@
 // Registration of the conv kernel group. Each kernel file defines a factory; list it here.
+#include "quantlens/kernels/conv_2d.h"
+#include "quantlens/kernels/depthwise_conv_2d.h"
+#include "quantlens/kernels/fully_connected.h"
 #include "quantlens/kernels/groups.h"
 #include "quantlens/runtime/registry.h"
 
 namespace ql::kern {
 
-void RegisterConvKernels(rt::KernelRegistry& r) {}
+void RegisterConvKernels(rt::KernelRegistry& r) {
+  r.Add(ir::OpType::kCONV_2D, &MakeConv2D);
+  r.Add(ir::OpType::kDEPTHWISE_CONV_2D, &MakeDepthwiseConv2D);
+  r.Add(ir::OpType::kFULLY_CONNECTED, &MakeFullyConnected);
+  r.Add(ir::OpType::kTRANSPOSE_CONV, &MakeTransposeConv);
+}
 
 }  // namespace ql::kern

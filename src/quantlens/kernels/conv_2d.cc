@@ -1,0 +1,491 @@
+#include "quantlens/kernels/conv_2d.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <variant>
+
+#include "quantlens/kernels/padding.h"
+
+namespace ql::kern {
+
+// ---------------------------------------------------------------------------------------------
+// Shared pieces of the conv family.
+
+namespace {
+
+template <typename T>
+std::vector<int16_t> PackWeights(const T* w, int64_t count, int32_t weight_offset) {
+  std::vector<int16_t> packed(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i)
+    packed[i] = static_cast<int16_t>(static_cast<int32_t>(w[i]) - weight_offset);
+  return packed;
+}
+
+// Gathers the receptive field of output pixel (b, oy, ox) into `patch` in (kh, kw, cin) order,
+// the order of one OHWI weight row. Taps in the padding are 0: a padded input equals the input
+// zero point, so its corrected value (q - z_in) is 0.
+template <typename T, typename P, typename Convert>
+void GatherPatch(const ConvGeometry& g, const T* input, int b, int oy, int ox, P* patch,
+                 Convert convert) {
+  const int iy0 = oy * g.stride_h - g.pad_top;
+  const int ix0 = ox * g.stride_w - g.pad_left;
+  P* dst = patch;
+  for (int ky = 0; ky < g.filter_h; ++ky) {
+    const int iy = iy0 + ky * g.dilation_h;
+    for (int kx = 0; kx < g.filter_w; ++kx, dst += g.in_c) {
+      const int ix = ix0 + kx * g.dilation_w;
+      if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
+        std::fill(dst, dst + g.in_c, P{0});
+        continue;
+      }
+      const T* src = input + ((static_cast<int64_t>(b) * g.in_h + iy) * g.in_w + ix) * g.in_c;
+      for (int c = 0; c < g.in_c; ++c) dst[c] = convert(src[c]);
+    }
+  }
+}
+
+template <typename T, typename Acc>
+void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const T* input,
+                         const int16_t* weights, const int32_t* bias, T* output) {
+  const int k = g.filter_h * g.filter_w * g.in_c;
+  std::vector<int16_t> patch(static_cast<size_t>(k));
+  const int32_t z_in = p.input_offset;
+  auto convert = [z_in](T q) { return static_cast<int16_t>(static_cast<int32_t>(q) - z_in); };
+  T* out = output;
+  for (int b = 0; b < g.batch; ++b) {
+    for (int oy = 0; oy < g.out_h; ++oy) {
+      for (int ox = 0; ox < g.out_w; ++ox, out += g.out_c) {
+        GatherPatch(g, input, b, oy, ox, patch.data(), convert);
+        const int16_t* w = weights;
+        for (int oc = 0; oc < g.out_c; ++oc, w += k) {
+          const int64_t sum = static_cast<int64_t>(DotInt16<Acc>(patch.data(), w, k)) +
+                              (bias ? bias[oc] : 0);
+          out[oc] = static_cast<T>(RequantizeAccumulator(WrapToInt32(sum), p.multipliers[oc],
+                                                         p.rounding, p.output_offset, p.act_min,
+                                                         p.act_max));
+        }
+      }
+    }
+  }
+}
+
+template <typename T>
+void Conv2DQuantized(const ConvQuantParams& p, const ConvGeometry& g, const T* input,
+                     const int16_t* weights, const int32_t* bias, T* output) {
+  if (DotNeedsWideAccumulator(static_cast<int64_t>(g.filter_h) * g.filter_w * g.in_c))
+    Conv2DQuantizedImpl<T, int64_t>(p, g, input, weights, bias, output);
+  else
+    Conv2DQuantizedImpl<T, int32_t>(p, g, input, weights, bias, output);
+}
+
+int64_t WeightCount(const ConvGeometry& g) {
+  return static_cast<int64_t>(g.out_c) * g.filter_h * g.filter_w * g.in_c;
+}
+
+bool IsFinitePositive(double v) { return std::isfinite(v) && v > 0.0; }
+
+}  // namespace
+
+std::vector<int16_t> PackWeightsInt8(const int8_t* w, int64_t count, int32_t weight_offset) {
+  return PackWeights(w, count, weight_offset);
+}
+std::vector<int16_t> PackWeightsUInt8(const uint8_t* w, int64_t count, int32_t weight_offset) {
+  return PackWeights(w, count, weight_offset);
+}
+
+Status CheckPerTensorQuant(const rt::KernelArgs& args, const rt::TensorRef& t, const char* role) {
+  const ir::Quantization& q = t.quant();
+  if (q.empty() || q.zero_point.empty())
+    return InvalidModel("{}{} '{}' ({}) has no quantization parameters; a quantized {} needs a "
+                        "scale and a zero point",
+                        args.Where(), role, t.info->name, ir::DTypeName(t.dtype()), role);
+  if (q.per_axis())
+    return Unsupported("{}{} '{}' has {} scales (per-axis); only per-tensor quantization is "
+                       "supported for the {}",
+                       args.Where(), role, t.info->name, q.scale.size(), role);
+  if (!IsFinitePositive(q.scale[0]))
+    return InvalidModel("{}{} '{}' has scale {}; a scale must be finite and > 0", args.Where(),
+                        role, t.info->name, q.scale[0]);
+  int32_t qmin, qmax;
+  QuantizedTypeRange(t.dtype(), &qmin, &qmax);
+  if (q.zero_point[0] < qmin || q.zero_point[0] > qmax)
+    return InvalidModel("{}{} '{}' has zero point {}, outside the {} range [{}, {}]", args.Where(),
+                        role, t.info->name, q.zero_point[0], ir::DTypeName(t.dtype()), qmin, qmax);
+  return Status::Ok();
+}
+
+Result<std::vector<QuantizedMultiplier>> ChannelMultipliers(const rt::KernelArgs& args,
+                                                            const rt::TensorRef& input,
+                                                            const rt::TensorRef& weights,
+                                                            const rt::TensorRef& output,
+                                                            int out_c, int channel_axis,
+                                                            bool allow_per_axis,
+                                                            MultiplierForm form) {
+  const ir::Quantization& wq = weights.quant();
+  if (wq.empty())
+    return InvalidModel("{}weights '{}' ({}) have no quantization parameters", args.Where(),
+                        weights.info->name, ir::DTypeName(weights.dtype()));
+  const size_t n = wq.scale.size();
+  if (n != 1) {
+    if (!allow_per_axis)
+      return Unsupported("{}weights '{}' have {} scales (per-axis); only per-tensor weights are "
+                         "supported for {} weights of this op",
+                         args.Where(), weights.info->name, n, ir::DTypeName(weights.dtype()));
+    if (n != static_cast<size_t>(out_c) || wq.axis != channel_axis)
+      return InvalidModel("{}weights '{}' have {} scales along axis {}; per-channel weights need "
+                          "one scale per output channel ({}) along axis {}",
+                          args.Where(), weights.info->name, n, wq.axis, out_c, channel_axis);
+  }
+  const float s_in = input.scale();
+  const float s_out = output.scale();
+  std::vector<QuantizedMultiplier> result(static_cast<size_t>(out_c));
+  for (int c = 0; c < out_c; ++c) {
+    const float s_w = wq.scale[n == 1 ? 0 : c];
+    if (!IsFinitePositive(s_w))
+      return InvalidModel("{}weights '{}' scale[{}] = {}; a scale must be finite and > 0",
+                          args.Where(), weights.info->name, n == 1 ? 0 : c, s_w);
+    double r = 0.0;
+    if (form == MultiplierForm::kDoubleProduct) {
+      r = static_cast<double>(s_in) * static_cast<double>(s_w) / static_cast<double>(s_out);
+    } else {
+      // The product is rounded to float32 before the division (the genuine kernels compute it
+      // as float * float).
+      const float product = s_in * s_w;
+      r = static_cast<double>(product) / static_cast<double>(s_out);
+    }
+    if (!IsFinitePositive(r))
+      return InvalidModel("{}channel {}: multiplier s_in*s_w/s_out = {}*{}/{} = {} is not finite "
+                          "and > 0",
+                          args.Where(), c, s_in, s_w, s_out, r);
+    const QuantizedMultiplier m = QuantizeMultiplier(r);
+    if (m.shift > 30)
+      return Unsupported("{}channel {}: multiplier {} needs a left shift of {}; shifts above 30 "
+                         "overflow int32 in every rounding variant",
+                         args.Where(), c, r, m.shift);
+    result[c] = m;
+  }
+  return result;
+}
+
+Result<int32_t> WeightZeroPoint(const rt::KernelArgs& args, const rt::TensorRef& weights) {
+  const ir::Quantization& q = weights.quant();
+  if (weights.dtype() == ir::DType::kInt8) {
+    for (size_t i = 0; i < q.zero_point.size(); ++i)
+      if (q.zero_point[i] != 0)
+        return Unsupported("{}int8 weights '{}' have zero point {} at index {}; int8 weights "
+                           "must be symmetric (zero point 0)",
+                           args.Where(), weights.info->name, q.zero_point[i], i);
+    return 0;
+  }
+  if (q.zero_point.empty())
+    return InvalidModel("{}weights '{}' ({}) have no zero point", args.Where(), weights.info->name,
+                        ir::DTypeName(weights.dtype()));
+  const int64_t z = q.zero_point[0];
+  if (z < 0 || z > 255)
+    return InvalidModel("{}uint8 weights '{}' have zero point {}, outside [0, 255]", args.Where(),
+                        weights.info->name, z);
+  return static_cast<int32_t>(z);
+}
+
+Status QuantizedActivationBounds(const rt::KernelArgs& args, ir::Activation act,
+                                 const rt::TensorRef& output, int32_t* act_min, int32_t* act_max) {
+  switch (act) {
+    case ir::Activation::kNone:
+    case ir::Activation::kRelu:
+    case ir::Activation::kRelu6:
+    case ir::Activation::kReluN1To1:
+      QuantizedActivationRange(act, output.scale(), output.zero_point(), output.dtype(), act_min,
+                               act_max);
+      if (*act_min > *act_max)
+        return InvalidModel("{}fused {} on output scale {} zero point {} gives an empty range "
+                            "[{}, {}]",
+                            args.Where(), ir::ActivationName(act), output.scale(),
+                            output.zero_point(), *act_min, *act_max);
+      return Status::Ok();
+    default:
+      return Unsupported("{}fused activation {} is not supported on a quantized output",
+                         args.Where(), ir::ActivationName(act));
+  }
+}
+
+Status FloatActivationBounds(const rt::KernelArgs& args, ir::Activation act, float* act_min,
+                             float* act_max) {
+  switch (act) {
+    case ir::Activation::kNone:
+    case ir::Activation::kRelu:
+    case ir::Activation::kRelu6:
+    case ir::Activation::kReluN1To1:
+      FloatActivationRange(act, act_min, act_max);
+      return Status::Ok();
+    default:
+      return Unsupported("{}fused activation {} is not supported", args.Where(),
+                         ir::ActivationName(act));
+  }
+}
+
+Status UnsupportedTypes(const rt::KernelArgs& args, const rt::TensorRef& input,
+                        const rt::TensorRef& weights, const rt::TensorRef& output,
+                        const char* supported) {
+  return Unsupported("{}input {} / weights {} / output {} is not a supported type combination "
+                     "(supported: {})",
+                     args.Where(), ir::DTypeName(input.dtype()), ir::DTypeName(weights.dtype()),
+                     ir::DTypeName(output.dtype()), supported);
+}
+
+Status CheckIndexable(const rt::KernelArgs& args, const rt::TensorRef& t, const char* role) {
+  for (int64_t d : t.shape)
+    if (d < 0)
+      return InvalidModel("{}{} '{}' has unresolved shape {}", args.Where(), role, t.info->name,
+                          ir::ShapeToString(t.shape));
+  auto n = ir::CheckedNumElements(t.shape);
+  if (!n.ok() || *n > std::numeric_limits<int32_t>::max())
+    return Unsupported("{}{} '{}' of shape {} has 2^31 or more elements; the reference kernels "
+                       "index with int",
+                       args.Where(), role, t.info->name, ir::ShapeToString(t.shape));
+  return Status::Ok();
+}
+
+Result<Rounding> GemmRoundingFor(const rt::KernelArgs& args, ir::DType dtype) {
+  if (args.numerics == rt::OpNumerics::kXnnpack)
+    return Unsupported("{}XNNPACK requantization (fp32) is not implemented for {}", args.Where(),
+                       ir::DTypeName(dtype));
+  return GemmRounding(args.numerics, dtype);
+}
+
+Status PrepareConvGeometry(const rt::KernelArgs& args, const ir::ConvAttrs& attrs,
+                           const rt::TensorRef& in, int filter_h, int filter_w, int out_c,
+                           ConvGeometry* g) {
+  if (attrs.stride_h < 1 || attrs.stride_w < 1 || attrs.dilation_h < 1 || attrs.dilation_w < 1)
+    return InvalidModel("{}strides ({}, {}) and dilations ({}, {}) must be >= 1", args.Where(),
+                        attrs.stride_h, attrs.stride_w, attrs.dilation_h, attrs.dilation_w);
+  g->batch = static_cast<int>(in.dim(0));
+  g->in_h = static_cast<int>(in.dim(1));
+  g->in_w = static_cast<int>(in.dim(2));
+  g->in_c = static_cast<int>(in.dim(3));
+  g->out_c = out_c;
+  g->filter_h = filter_h;
+  g->filter_w = filter_w;
+  g->stride_h = attrs.stride_h;
+  g->stride_w = attrs.stride_w;
+  g->dilation_h = attrs.dilation_h;
+  g->dilation_w = attrs.dilation_w;
+  const PaddedDim ph = ComputePadding(g->in_h, filter_h, g->stride_h, g->dilation_h, attrs.padding);
+  const PaddedDim pw = ComputePadding(g->in_w, filter_w, g->stride_w, g->dilation_w, attrs.padding);
+  if (ph.out < 1 || pw.out < 1)
+    return InvalidModel("{}input {}x{} is smaller than the dilated {}x{} filter (dilation {}x{}) "
+                        "under VALID padding",
+                        args.Where(), g->in_h, g->in_w, filter_h, filter_w, g->dilation_h,
+                        g->dilation_w);
+  // A filter whose dilated extent dwarfs the input would make int index arithmetic overflow.
+  if ((static_cast<int64_t>(filter_h) - 1) * g->dilation_h > (int64_t{1} << 30) ||
+      (static_cast<int64_t>(filter_w) - 1) * g->dilation_w > (int64_t{1} << 30) ||
+      ph.out * g->stride_h > (int64_t{1} << 30) || pw.out * g->stride_w > (int64_t{1} << 30))
+    return Unsupported("{}filter {}x{} with dilation {}x{} and strides {}x{} is too large to index",
+                       args.Where(), filter_h, filter_w, g->dilation_h, g->dilation_w,
+                       g->stride_h, g->stride_w);
+  g->out_h = static_cast<int>(ph.out);
+  g->out_w = static_cast<int>(pw.out);
+  g->pad_top = static_cast<int>(ph.pad_before);
+  g->pad_left = static_cast<int>(pw.pad_before);
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------------------------
+// CONV_2D reference math.
+
+void Conv2DFloat32(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                   const float* weights, const float* bias, float* output) {
+  const int k = g.filter_h * g.filter_w * g.in_c;
+  std::vector<float> patch(static_cast<size_t>(k));
+  auto convert = [](float v) { return v; };
+  float* out = output;
+  for (int b = 0; b < g.batch; ++b) {
+    for (int oy = 0; oy < g.out_h; ++oy) {
+      for (int ox = 0; ox < g.out_w; ++ox, out += g.out_c) {
+        GatherPatch(g, input, b, oy, ox, patch.data(), convert);
+        const float* w = weights;
+        for (int oc = 0; oc < g.out_c; ++oc, w += k) {
+          const float v = (bias ? bias[oc] : 0.0f) + DotFloat(patch.data(), w, k);
+          out[oc] = std::min(std::max(v, p.act_min), p.act_max);
+        }
+      }
+    }
+  }
+}
+
+void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
+                      const int16_t* packed_weights, const int32_t* bias, int8_t* output) {
+  Conv2DQuantized(p, g, input, packed_weights, bias, output);
+}
+
+void Conv2DUInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
+                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output) {
+  Conv2DQuantized(p, g, input, packed_weights, bias, output);
+}
+
+void Conv2DInt8(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
+                const int8_t* weights, const int32_t* bias, int8_t* output) {
+  const std::vector<int16_t> packed = PackWeightsInt8(weights, WeightCount(g), p.weight_offset);
+  Conv2DQuantized(p, g, input, packed.data(), bias, output);
+}
+
+void Conv2DUInt8(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
+                 const uint8_t* weights, const int32_t* bias, uint8_t* output) {
+  const std::vector<int16_t> packed = PackWeightsUInt8(weights, WeightCount(g), p.weight_offset);
+  Conv2DQuantized(p, g, input, packed.data(), bias, output);
+}
+
+// ---------------------------------------------------------------------------------------------
+// CONV_2D kernel.
+
+namespace {
+
+constexpr const char* kConvSupported =
+    "float32/float32/float32 with float32 bias; int8/int8/int8 with int32 bias and per-tensor or "
+    "per-channel weights; uint8/uint8/uint8 with int32 bias and per-tensor weights";
+
+class Conv2DKernel : public rt::Kernel {
+ public:
+  Status Prepare(const rt::KernelArgs& args) override;
+  Status Eval(const rt::KernelArgs& args) override;
+
+ private:
+  ir::DType dtype_ = ir::DType::kUnknown;
+  ConvGeometry geom_;
+  ConvFloatParams float_params_;
+  ConvQuantParams quant_params_;
+  std::vector<QuantizedMultiplier> multipliers_;  // quant_params_.multipliers points here
+  std::vector<int16_t> packed_weights_;           // static 8-bit weights minus their zero point
+  bool has_bias_ = false;
+};
+
+Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
+  if (args.num_inputs() < 2 || args.num_inputs() > 3 || args.num_outputs() != 1)
+    return InvalidModel("{}expects 2 or 3 inputs (input, weights, optional bias) and 1 output, "
+                        "got {} and {}",
+                        args.Where(), args.num_inputs(), args.num_outputs());
+  if (!args.inputs[0] || !args.inputs[1])
+    return InvalidModel("{}input and weights are required inputs", args.Where());
+  const auto* attrs = std::get_if<ir::ConvAttrs>(&args.op.attrs);
+  if (!attrs) return InvalidModel("{}has no convolution options", args.Where());
+  const rt::TensorRef& in = args.in(0);
+  const rt::TensorRef& w = args.in(1);
+  const rt::TensorRef* bias = args.num_inputs() == 3 ? args.inputs[2] : nullptr;
+  rt::TensorRef& out = args.out(0);
+  has_bias_ = bias != nullptr;
+
+  if (in.rank() != 4 || w.rank() != 4)
+    return InvalidModel("{}input {} and weights {} must both be 4-D (NHWC input, OHWI weights)",
+                        args.Where(), ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
+  QL_RETURN_IF_ERROR(CheckIndexable(args, in, "input"));
+  QL_RETURN_IF_ERROR(CheckIndexable(args, w, "weights"));
+  for (int i = 0; i < 4; ++i)
+    if (w.dim(i) < 1 || (i > 0 && in.dim(i) < 1))
+      return InvalidModel("{}input {} / weights {} have an empty dimension", args.Where(),
+                          ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
+  if (in.dim(3) != w.dim(3)) {
+    if (in.dim(3) % w.dim(3) == 0)
+      return Unsupported("{}input has {} channels and weights {}: grouped convolution is not "
+                         "supported",
+                         args.Where(), in.dim(3), w.dim(3));
+    return InvalidModel("{}input channels {} must equal weights dimension 3 ({})", args.Where(),
+                        in.dim(3), w.dim(3));
+  }
+  ConvGeometry& g = geom_;
+  QL_RETURN_IF_ERROR(PrepareConvGeometry(args, *attrs, in, static_cast<int>(w.dim(1)),
+                                         static_cast<int>(w.dim(2)), static_cast<int>(w.dim(0)),
+                                         &g));
+  out.shape = {g.batch, g.out_h, g.out_w, g.out_c};
+  QL_RETURN_IF_ERROR(CheckIndexable(args, out, "output"));
+
+  if (bias) {
+    QL_RETURN_IF_ERROR(CheckIndexable(args, *bias, "bias"));
+    if (bias->num_elements() != g.out_c)
+      return InvalidModel("{}bias '{}' has {} elements; it needs one per output channel ({})",
+                          args.Where(), bias->info->name, bias->num_elements(), g.out_c);
+  }
+
+  dtype_ = in.dtype();
+  const ir::DType wt = w.dtype(), ot = out.dtype();
+  if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kFloat32 && ot == ir::DType::kFloat32) {
+    if (bias && bias->dtype() != ir::DType::kFloat32)
+      return InvalidModel("{}float32 convolution needs a float32 bias, got {}", args.Where(),
+                          ir::DTypeName(bias->dtype()));
+    return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
+                                 &float_params_.act_max);
+  }
+  const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
+  const bool is_uint8 =
+      dtype_ == ir::DType::kUInt8 && wt == ir::DType::kUInt8 && ot == ir::DType::kUInt8;
+  if (!is_int8 && !is_uint8) return UnsupportedTypes(args, in, w, out, kConvSupported);
+  if (bias && bias->dtype() != ir::DType::kInt32)
+    return InvalidModel("{}quantized convolution needs an int32 bias, got {}", args.Where(),
+                        ir::DTypeName(bias->dtype()));
+
+  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, in, "input"));
+  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, out, "output"));
+  QL_ASSIGN_OR_RETURN(const int32_t z_w, WeightZeroPoint(args, w));
+  // int8 multipliers use the double product, uint8 the float32 product (docs/arithmetic.md).
+  QL_ASSIGN_OR_RETURN(multipliers_,
+                      ChannelMultipliers(args, in, w, out, g.out_c, /*channel_axis=*/0,
+                                         /*allow_per_axis=*/is_int8,
+                                         is_int8 ? MultiplierForm::kDoubleProduct
+                                                 : MultiplierForm::kFloatProduct));
+  QL_ASSIGN_OR_RETURN(quant_params_.rounding, GemmRoundingFor(args, dtype_));
+  quant_params_.input_offset = in.zero_point();
+  quant_params_.weight_offset = z_w;
+  quant_params_.output_offset = out.zero_point();
+  quant_params_.multipliers = multipliers_;
+  QL_RETURN_IF_ERROR(QuantizedActivationBounds(args, attrs->activation, out,
+                                               &quant_params_.act_min, &quant_params_.act_max));
+  packed_weights_.clear();
+  if (w.is_static && w.data) {
+    packed_weights_ = is_int8 ? PackWeightsInt8(w.as<int8_t>(), w.num_elements(), z_w)
+                              : PackWeightsUInt8(w.as<uint8_t>(), w.num_elements(), z_w);
+  }
+  return Status::Ok();
+}
+
+Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
+  const rt::TensorRef& in = args.in(0);
+  const rt::TensorRef& w = args.in(1);
+  const rt::TensorRef* bias = has_bias_ ? args.inputs[2] : nullptr;
+  rt::TensorRef& out = args.out(0);
+  if (!in.data || !w.data || !out.data || (bias && !bias->data))
+    return Internal("{}a tensor has no data at Eval", args.Where());
+  switch (dtype_) {
+    case ir::DType::kFloat32:
+      Conv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
+                    bias ? bias->as<float>() : nullptr, out.mut<float>());
+      return Status::Ok();
+    case ir::DType::kInt8: {
+      const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
+      if (!packed_weights_.empty())
+        Conv2DInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(), b,
+                         out.mut<int8_t>());
+      else
+        Conv2DInt8(quant_params_, geom_, in.as<int8_t>(), w.as<int8_t>(), b, out.mut<int8_t>());
+      return Status::Ok();
+    }
+    case ir::DType::kUInt8: {
+      const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
+      if (!packed_weights_.empty())
+        Conv2DUInt8Packed(quant_params_, geom_, in.as<uint8_t>(), packed_weights_.data(), b,
+                          out.mut<uint8_t>());
+      else
+        Conv2DUInt8(quant_params_, geom_, in.as<uint8_t>(), w.as<uint8_t>(), b,
+                    out.mut<uint8_t>());
+      return Status::Ok();
+    }
+    default:
+      return Internal("{}Eval reached with unprepared type {}", args.Where(),
+                      ir::DTypeName(dtype_));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<rt::Kernel> MakeConv2D() { return std::make_unique<Conv2DKernel>(); }
+
+}  // namespace ql::kern

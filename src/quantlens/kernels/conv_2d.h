@@ -1,0 +1,170 @@
+// CONV_2D: reference arithmetic (pure functions over params, geometry and raw pointers) and the
+// pieces the conv family shares (DEPTHWISE_CONV_2D, FULLY_CONNECTED, TRANSPOSE_CONV): geometry,
+// requantization parameters, weight packing and Prepare-time validation helpers.
+// The integer contract (accumulator, multiplier formation, rounding, clamp) is in
+// docs/arithmetic.md; the fixed-point helpers themselves are in quant_math.h.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <vector>
+
+#include "quantlens/kernels/quant_math.h"
+#include "quantlens/runtime/kernel.h"
+#include "quantlens/util/status.h"
+
+namespace ql::kern {
+
+// NHWC input and output; CONV_2D weights are OHWI ([out_c, filter_h, filter_w, in_c]),
+// DEPTHWISE_CONV_2D weights are 1HWO ([1, filter_h, filter_w, in_c * depth_multiplier]).
+// Every size fits in int (Prepare refuses tensors of 2^31 elements or more).
+struct ConvGeometry {
+  int batch = 1;
+  int in_h = 1, in_w = 1, in_c = 1;
+  int filter_h = 1, filter_w = 1;
+  int out_h = 1, out_w = 1, out_c = 1;
+  int stride_h = 1, stride_w = 1;
+  int dilation_h = 1, dilation_w = 1;
+  int pad_top = 0, pad_left = 0;  // taps before the first input row / column (SAME padding)
+  int depth_multiplier = 1;       // depthwise only: output channel o reads input channel o / dm
+};
+
+// Requantization of int32 accumulators to an 8-bit output:
+//   y = clamp(MultiplyByQuantizedMultiplier(acc, multipliers[c], rounding) + output_offset,
+//             act_min, act_max)
+// with acc = bias[c] + sum (q_in - input_offset) * (q_w - weight_offset).
+// `multipliers` has one entry per output channel (per-tensor weights repeat the same entry).
+struct ConvQuantParams {
+  int32_t input_offset = 0;   // input zero point
+  int32_t weight_offset = 0;  // weight zero point (0 for int8 weights)
+  int32_t output_offset = 0;  // output zero point
+  std::span<const QuantizedMultiplier> multipliers;
+  Rounding rounding = Rounding::kDouble;
+  int32_t act_min = 0, act_max = 0;
+};
+
+struct ConvFloatParams {
+  float act_min = 0.0f, act_max = 0.0f;
+};
+
+// Applies one channel's requantization to an accumulator. The zero point is added in 64 bits so
+// a multiplier > 1 near the int32 edge clamps instead of wrapping.
+inline int32_t RequantizeAccumulator(int32_t acc, QuantizedMultiplier m, Rounding rounding,
+                                     int32_t output_offset, int32_t act_min, int32_t act_max) {
+  int64_t y = static_cast<int64_t>(MultiplyByQuantizedMultiplier(acc, m, rounding)) + output_offset;
+  if (y < act_min) y = act_min;
+  if (y > act_max) y = act_max;
+  return static_cast<int32_t>(y);
+}
+
+// Weights with their zero point removed, widened to int16 (|q - z| <= 255 for 8-bit types), in
+// the same order as the source. Done once at Prepare for static weights.
+std::vector<int16_t> PackWeightsInt8(const int8_t* w, int64_t count, int32_t weight_offset);
+std::vector<int16_t> PackWeightsUInt8(const uint8_t* w, int64_t count, int32_t weight_offset);
+
+// Whether a dot product of `k` terms, each |a*b| <= 255*255, can leave int32. Such products are
+// accumulated in int64 and wrapped to int32 as the genuine kernels' int32 registers would.
+inline bool DotNeedsWideAccumulator(int64_t k) { return k > (int64_t{INT32_MAX} / (255 * 255)); }
+
+// Dot product of zero-point-corrected 8-bit values. With Acc = int32_t GCC turns this into
+// pmaddwd; Acc = int64_t is the slow path for sums that could leave int32.
+template <typename Acc>
+inline Acc DotInt16(const int16_t* a, const int16_t* b, int n) {
+  Acc sum = 0;
+  for (int i = 0; i < n; ++i) sum += static_cast<Acc>(a[i]) * static_cast<Acc>(b[i]);
+  return sum;
+}
+
+// Float dot product with eight partial sums: the compiler may not reorder a single float sum, so
+// without them the loop stays scalar. The order differs from a strict left-to-right sum by a few
+// ulps, inside the float comparison tolerance.
+inline float DotFloat(const float* a, const float* b, int n) {
+  float part[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j) part[j] += a[i + j] * b[i + j];
+  float sum = 0.0f;
+  for (; i < n; ++i) sum += a[i] * b[i];
+  const float lo = (part[0] + part[1]) + (part[2] + part[3]);
+  const float hi = (part[4] + part[5]) + (part[6] + part[7]);
+  return sum + (lo + hi);
+}
+
+// Wraps an int64 sum to int32 the way a 32-bit register does (two's complement).
+inline int32_t WrapToInt32(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
+
+// --- CONV_2D reference math. `bias` may be null (no bias). ---
+void Conv2DFloat32(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                   const float* weights, const float* bias, float* output);
+void Conv2DInt8(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
+                const int8_t* weights, const int32_t* bias, int8_t* output);
+void Conv2DUInt8(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
+                 const uint8_t* weights, const int32_t* bias, uint8_t* output);
+// The same arithmetic on weights packed by PackWeights*(weights, count, p.weight_offset).
+void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
+                      const int16_t* packed_weights, const int32_t* bias, int8_t* output);
+void Conv2DUInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
+                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output);
+
+// --- Prepare-time helpers shared by the conv family. Each error names the op via args.Where(). ---
+
+// How the real multiplier s_in * s_w / s_out is formed (docs/arithmetic.md: the two forms give
+// different M for some scale sets, and each op/type uses one of them).
+enum class MultiplierForm {
+  kDoubleProduct,  // (double)s_in * (double)s_w / (double)s_out
+  kFloatProduct,   // (double)(float)(s_in * s_w) / (double)s_out
+};
+
+// Checks that `t` carries one finite positive scale and a zero point inside `t`'s type range.
+Status CheckPerTensorQuant(const rt::KernelArgs& args, const rt::TensorRef& t, const char* role);
+
+// One QuantizedMultiplier per output channel from the input, weight and output scales.
+// Weight quantization is per-tensor, or per-axis along `channel_axis` with `out_c` scales (only
+// when `allow_per_axis`). Rejects non-finite or non-positive multipliers and multipliers >= 2^30
+// (shift > 30 would shift past int32 in every rounding variant).
+Result<std::vector<QuantizedMultiplier>> ChannelMultipliers(const rt::KernelArgs& args,
+                                                            const rt::TensorRef& input,
+                                                            const rt::TensorRef& weights,
+                                                            const rt::TensorRef& output,
+                                                            int out_c, int channel_axis,
+                                                            bool allow_per_axis,
+                                                            MultiplierForm form);
+
+// Weight zero point: int8 weights must have 0 (symmetric); uint8 weights one per-tensor value.
+Result<int32_t> WeightZeroPoint(const rt::KernelArgs& args, const rt::TensorRef& weights);
+
+// Clamp bounds for a fused activation on a quantized or float output; TANH/SIGN_BIT are refused.
+Status QuantizedActivationBounds(const rt::KernelArgs& args, ir::Activation act,
+                                 const rt::TensorRef& output, int32_t* act_min, int32_t* act_max);
+Status FloatActivationBounds(const rt::KernelArgs& args, ir::Activation act, float* act_min,
+                             float* act_max);
+
+// "input int8 / weights float32 / output int8 is not a supported type combination for this op
+// (supported: ...)".
+Status UnsupportedTypes(const rt::KernelArgs& args, const rt::TensorRef& input,
+                        const rt::TensorRef& weights, const rt::TensorRef& output,
+                        const char* supported);
+
+// Fills `g` (input dims, strides, dilations, SAME/VALID padding, output size) for a 4-D NHWC
+// input and a filter_h x filter_w window producing `out_c` channels. Refuses strides or
+// dilations < 1 and a VALID window larger than the input.
+Status PrepareConvGeometry(const rt::KernelArgs& args, const ir::ConvAttrs& attrs,
+                           const rt::TensorRef& in, int filter_h, int filter_w, int out_c,
+                           ConvGeometry* g);
+
+// Refuses tensors whose element count does not fit the int indexing the reference math uses.
+Status CheckIndexable(const rt::KernelArgs& args, const rt::TensorRef& t, const char* role);
+
+// Rounding for the requantization of a GEMM-backed op (CONV_2D, FULLY_CONNECTED); refuses the
+// XNNPACK profile, whose fp32 requantization is not implemented here.
+Result<Rounding> GemmRoundingFor(const rt::KernelArgs& args, ir::DType dtype);
+
+std::unique_ptr<rt::Kernel> MakeConv2D();
+// TRANSPOSE_CONV (float32 only), defined in transpose_conv.cc. Weights are OHWI; g.in_* is the
+// input, g.out_* the output, pad_top/pad_left the forward convolution's padding.
+void TransposeConv2DFloat32(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                            const float* weights, const float* bias, float* output);
+std::unique_ptr<rt::Kernel> MakeTransposeConv();
+
+}  // namespace ql::kern

@@ -1,0 +1,245 @@
+#include "quantlens/kernels/fully_connected.h"
+
+#include <algorithm>
+#include <variant>
+#include <vector>
+
+namespace ql::kern {
+
+namespace {
+
+template <typename T, typename Acc>
+void FullyConnectedQuantizedImpl(const ConvQuantParams& p, const FullyConnectedGeometry& g,
+                                 const T* input, const int16_t* weights, const int32_t* bias,
+                                 T* output) {
+  const int k = g.depth;
+  std::vector<int16_t> row(static_cast<size_t>(k));
+  for (int b = 0; b < g.batch; ++b) {
+    const T* src = input + static_cast<int64_t>(b) * k;
+    for (int i = 0; i < k; ++i)
+      row[i] = static_cast<int16_t>(static_cast<int32_t>(src[i]) - p.input_offset);
+    T* out = output + static_cast<int64_t>(b) * g.out_units;
+    const int16_t* w = weights;
+    for (int o = 0; o < g.out_units; ++o, w += k) {
+      const int64_t sum = static_cast<int64_t>(DotInt16<Acc>(row.data(), w, k)) +
+                          (bias ? bias[o] : 0);
+      out[o] = static_cast<T>(RequantizeAccumulator(WrapToInt32(sum), p.multipliers[o],
+                                                    p.rounding, p.output_offset, p.act_min,
+                                                    p.act_max));
+    }
+  }
+}
+
+template <typename T>
+void FullyConnectedQuantized(const ConvQuantParams& p, const FullyConnectedGeometry& g,
+                             const T* input, const int16_t* weights, const int32_t* bias,
+                             T* output) {
+  if (DotNeedsWideAccumulator(g.depth))
+    FullyConnectedQuantizedImpl<T, int64_t>(p, g, input, weights, bias, output);
+  else
+    FullyConnectedQuantizedImpl<T, int32_t>(p, g, input, weights, bias, output);
+}
+
+}  // namespace
+
+void FullyConnectedFloat32(const ConvFloatParams& p, const FullyConnectedGeometry& g,
+                           const float* input, const float* weights, const float* bias,
+                           float* output) {
+  for (int b = 0; b < g.batch; ++b) {
+    const float* row = input + static_cast<int64_t>(b) * g.depth;
+    float* out = output + static_cast<int64_t>(b) * g.out_units;
+    const float* w = weights;
+    for (int o = 0; o < g.out_units; ++o, w += g.depth) {
+      const float v = (bias ? bias[o] : 0.0f) + DotFloat(row, w, g.depth);
+      out[o] = std::min(std::max(v, p.act_min), p.act_max);
+    }
+  }
+}
+
+void FullyConnectedInt8Packed(const ConvQuantParams& p, const FullyConnectedGeometry& g,
+                              const int8_t* input, const int16_t* packed_weights,
+                              const int32_t* bias, int8_t* output) {
+  FullyConnectedQuantized(p, g, input, packed_weights, bias, output);
+}
+
+void FullyConnectedUInt8Packed(const ConvQuantParams& p, const FullyConnectedGeometry& g,
+                               const uint8_t* input, const int16_t* packed_weights,
+                               const int32_t* bias, uint8_t* output) {
+  FullyConnectedQuantized(p, g, input, packed_weights, bias, output);
+}
+
+void FullyConnectedInt8(const ConvQuantParams& p, const FullyConnectedGeometry& g,
+                        const int8_t* input, const int8_t* weights, const int32_t* bias,
+                        int8_t* output) {
+  const auto packed = PackWeightsInt8(weights, static_cast<int64_t>(g.out_units) * g.depth,
+                                      p.weight_offset);
+  FullyConnectedQuantized(p, g, input, packed.data(), bias, output);
+}
+
+void FullyConnectedUInt8(const ConvQuantParams& p, const FullyConnectedGeometry& g,
+                         const uint8_t* input, const uint8_t* weights, const int32_t* bias,
+                         uint8_t* output) {
+  const auto packed = PackWeightsUInt8(weights, static_cast<int64_t>(g.out_units) * g.depth,
+                                       p.weight_offset);
+  FullyConnectedQuantized(p, g, input, packed.data(), bias, output);
+}
+
+namespace {
+
+constexpr const char* kFcSupported =
+    "float32/float32/float32 with float32 bias; int8/int8/int8 and uint8/uint8/uint8 with int32 "
+    "bias and per-tensor weights";
+
+class FullyConnectedKernel : public rt::Kernel {
+ public:
+  Status Prepare(const rt::KernelArgs& args) override;
+  Status Eval(const rt::KernelArgs& args) override;
+
+ private:
+  ir::DType dtype_ = ir::DType::kUnknown;
+  FullyConnectedGeometry geom_;
+  ConvFloatParams float_params_;
+  ConvQuantParams quant_params_;
+  std::vector<QuantizedMultiplier> multipliers_;
+  std::vector<int16_t> packed_weights_;
+  bool has_bias_ = false;
+};
+
+Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
+  if (args.num_inputs() < 2 || args.num_inputs() > 3 || args.num_outputs() != 1)
+    return InvalidModel("{}expects 2 or 3 inputs (input, weights, optional bias) and 1 output, "
+                        "got {} and {}",
+                        args.Where(), args.num_inputs(), args.num_outputs());
+  if (!args.inputs[0] || !args.inputs[1])
+    return InvalidModel("{}input and weights are required inputs", args.Where());
+  const auto* attrs = std::get_if<ir::FullyConnectedAttrs>(&args.op.attrs);
+  if (!attrs) return InvalidModel("{}has no fully-connected options", args.Where());
+  const rt::TensorRef& in = args.in(0);
+  const rt::TensorRef& w = args.in(1);
+  const rt::TensorRef* bias = args.num_inputs() == 3 ? args.inputs[2] : nullptr;
+  rt::TensorRef& out = args.out(0);
+  has_bias_ = bias != nullptr;
+
+  if (w.rank() != 2)
+    return InvalidModel("{}weights {} must be 2-D [output units, input depth]", args.Where(),
+                        ir::ShapeToString(w.shape));
+  if (in.rank() < 1)
+    return InvalidModel("{}input must have at least one dimension", args.Where());
+  QL_RETURN_IF_ERROR(CheckIndexable(args, in, "input"));
+  QL_RETURN_IF_ERROR(CheckIndexable(args, w, "weights"));
+  const int64_t units = w.dim(0), depth = w.dim(1);
+  if (units < 1 || depth < 1)
+    return InvalidModel("{}weights {} have an empty dimension", args.Where(),
+                        ir::ShapeToString(w.shape));
+  const int64_t n = in.num_elements();
+  if (n % depth != 0)
+    return InvalidModel("{}input {} has {} elements, not a multiple of the weights' input depth "
+                        "{}",
+                        args.Where(), ir::ShapeToString(in.shape), n, depth);
+  geom_.depth = static_cast<int>(depth);
+  geom_.out_units = static_cast<int>(units);
+  geom_.batch = static_cast<int>(n / depth);
+  if (attrs->keep_num_dims) {
+    // The output keeps the input's leading dimensions; only the last one becomes `units`.
+    if (in.dim(in.rank() - 1) != depth)
+      return InvalidModel("{}keep_num_dims needs the input's last dimension ({}) to equal the "
+                          "weights' input depth ({})",
+                          args.Where(), in.dim(in.rank() - 1), depth);
+    out.shape = in.shape;
+    out.shape.back() = units;
+  } else {
+    out.shape = {geom_.batch, units};
+  }
+  QL_RETURN_IF_ERROR(CheckIndexable(args, out, "output"));
+  if (bias) {
+    QL_RETURN_IF_ERROR(CheckIndexable(args, *bias, "bias"));
+    if (bias->num_elements() != units)
+      return InvalidModel("{}bias '{}' has {} elements; it needs one per output unit ({})",
+                          args.Where(), bias->info->name, bias->num_elements(), units);
+  }
+
+  dtype_ = in.dtype();
+  const ir::DType wt = w.dtype(), ot = out.dtype();
+  if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kFloat32 && ot == ir::DType::kFloat32) {
+    if (bias && bias->dtype() != ir::DType::kFloat32)
+      return InvalidModel("{}float32 fully-connected needs a float32 bias, got {}", args.Where(),
+                          ir::DTypeName(bias->dtype()));
+    return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
+                                 &float_params_.act_max);
+  }
+  const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
+  const bool is_uint8 =
+      dtype_ == ir::DType::kUInt8 && wt == ir::DType::kUInt8 && ot == ir::DType::kUInt8;
+  if (!is_int8 && !is_uint8) return UnsupportedTypes(args, in, w, out, kFcSupported);
+  if (bias && bias->dtype() != ir::DType::kInt32)
+    return InvalidModel("{}quantized fully-connected needs an int32 bias, got {}", args.Where(),
+                        ir::DTypeName(bias->dtype()));
+
+  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, in, "input"));
+  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, out, "output"));
+  QL_ASSIGN_OR_RETURN(const int32_t z_w, WeightZeroPoint(args, w));
+  // Per-channel FULLY_CONNECTED weights are newer than the builds we reproduce: refused, and the
+  // multiplier uses the float32 product for both 8-bit types (docs/arithmetic.md).
+  QL_ASSIGN_OR_RETURN(multipliers_,
+                      ChannelMultipliers(args, in, w, out, geom_.out_units, /*channel_axis=*/0,
+                                         /*allow_per_axis=*/false, MultiplierForm::kFloatProduct));
+  QL_ASSIGN_OR_RETURN(quant_params_.rounding, GemmRoundingFor(args, dtype_));
+  quant_params_.input_offset = in.zero_point();
+  quant_params_.weight_offset = z_w;
+  quant_params_.output_offset = out.zero_point();
+  quant_params_.multipliers = multipliers_;
+  QL_RETURN_IF_ERROR(QuantizedActivationBounds(args, attrs->activation, out,
+                                               &quant_params_.act_min, &quant_params_.act_max));
+  packed_weights_.clear();
+  if (w.is_static && w.data) {
+    packed_weights_ = is_int8 ? PackWeightsInt8(w.as<int8_t>(), w.num_elements(), z_w)
+                              : PackWeightsUInt8(w.as<uint8_t>(), w.num_elements(), z_w);
+  }
+  return Status::Ok();
+}
+
+Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
+  const rt::TensorRef& in = args.in(0);
+  const rt::TensorRef& w = args.in(1);
+  const rt::TensorRef* bias = has_bias_ ? args.inputs[2] : nullptr;
+  rt::TensorRef& out = args.out(0);
+  if (!in.data || !w.data || !out.data || (bias && !bias->data))
+    return Internal("{}a tensor has no data at Eval", args.Where());
+  switch (dtype_) {
+    case ir::DType::kFloat32:
+      FullyConnectedFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
+                            bias ? bias->as<float>() : nullptr, out.mut<float>());
+      return Status::Ok();
+    case ir::DType::kInt8: {
+      const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
+      if (!packed_weights_.empty())
+        FullyConnectedInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(), b,
+                                 out.mut<int8_t>());
+      else
+        FullyConnectedInt8(quant_params_, geom_, in.as<int8_t>(), w.as<int8_t>(), b,
+                           out.mut<int8_t>());
+      return Status::Ok();
+    }
+    case ir::DType::kUInt8: {
+      const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
+      if (!packed_weights_.empty())
+        FullyConnectedUInt8Packed(quant_params_, geom_, in.as<uint8_t>(), packed_weights_.data(),
+                                  b, out.mut<uint8_t>());
+      else
+        FullyConnectedUInt8(quant_params_, geom_, in.as<uint8_t>(), w.as<uint8_t>(), b,
+                            out.mut<uint8_t>());
+      return Status::Ok();
+    }
+    default:
+      return Internal("{}Eval reached with unprepared type {}", args.Where(),
+                      ir::DTypeName(dtype_));
+  }
+}
+
+}  // namespace
+
+std::unique_ptr<rt::Kernel> MakeFullyConnected() {
+  return std::make_unique<FullyConnectedKernel>();
+}
+
+}  // namespace ql::kern
