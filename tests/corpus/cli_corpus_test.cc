@@ -1,0 +1,181 @@
+// End-to-end runs of the quantlens executable on corpus models: classification with labels,
+// inspect in both formats, --all-tensors archives keyed like the golden files, and multi-sample
+// inputs.
+#include <gtest/gtest.h>
+
+#include <sys/wait.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "quantlens/io/npy.h"
+#include "quantlens/io/npz.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ql::io::Array;
+
+const std::string kShared = QUANTLENS_SHARED_DIR;
+const std::string kResnet = kShared + "/corpus/mlperf_tiny/pretrainedResnet_quant.tflite";
+const std::string kResnetGolden = kShared + "/golden/mlperf_resnet_int8/";
+
+struct CliRun {
+  int status = -1;
+  std::string out, err;
+};
+
+class TempDir {
+ public:
+  TempDir() : path_(fs::temp_directory_path() / fmt::format("ql_cli_corpus_{}_{}", ::getpid(), n_++)) {
+    fs::create_directories(path_);
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  std::string File(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  fs::path path_;
+  static inline int n_ = 0;
+};
+
+CliRun Quantlens(const std::string& args) {
+  TempDir dir;
+  const std::string cmd = fmt::format("'{}' {} >'{}' 2>'{}'", QUANTLENS_CLI_PATH, args, dir.File("out"),
+                                      dir.File("err"));
+  CliRun r;
+  int raw = std::system(cmd.c_str());
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+  auto slurp = [](const std::string& p) {
+    std::ifstream f(p);
+    return std::string(std::istreambuf_iterator<char>(f), {});
+  };
+  r.out = slurp(dir.File("out"));
+  r.err = slurp(dir.File("err"));
+  return r;
+}
+
+TEST(CliCorpus, MobilenetV2TopFiveOnCat) {
+  CliRun r = Quantlens(fmt::format("run '{0}/corpus/coral/mobilenet_v2_1.0_224_quant.tflite' --input "
+                                   "'{0}/corpus/images/cat.bmp' --top 5 --labels '{0}/corpus/coral/imagenet_labels.txt'",
+                                   kShared));
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::istringstream lines(r.out);
+  std::string first;
+  std::getline(lines, first);
+  // "  1.    286  0.804688  Egyptian cat"
+  int rank = 0, index = -1;
+  ASSERT_EQ(std::sscanf(first.c_str(), " %d. %d", &rank, &index), 2) << r.out;
+  EXPECT_EQ(rank, 1);
+  EXPECT_EQ(index, 286) << r.out;
+  EXPECT_NE(first.find("Egyptian cat"), std::string::npos) << r.out;
+  int count = 1;
+  for (std::string l; std::getline(lines, l);) count += !l.empty();
+  EXPECT_EQ(count, 5);
+}
+
+TEST(CliCorpus, InspectTextAndJson) {
+  CliRun text = Quantlens(fmt::format("inspect '{}'", kResnet));
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find("input_1_int8"), std::string::npos);
+  EXPECT_NE(text.out.find("CONV_2D"), std::string::npos);
+  EXPECT_NE(text.out.find("FULLY_CONNECTED"), std::string::npos);
+  EXPECT_NE(text.out.find("parameters:"), std::string::npos);
+
+  CliRun js = Quantlens(fmt::format("inspect '{}' --json", kResnet));
+  ASSERT_EQ(js.status, 0) << js.err;
+  auto j = nlohmann::json::parse(js.out, nullptr, false);
+  ASSERT_FALSE(j.is_discarded()) << js.out;
+  ASSERT_EQ(j["inputs"].size(), 1u);
+  EXPECT_EQ(j["inputs"][0]["dtype"], "int8");
+  EXPECT_EQ(j["inputs"][0]["shape"], nlohmann::json({-1, 32, 32, 3}));
+  EXPECT_EQ(j["inputs"][0]["quantization"]["zero_point"][0], -128);
+  EXPECT_EQ(j["outputs"][0]["index"], 37);
+  EXPECT_EQ(j["ops"].size(), 16u);
+  EXPECT_GT(j["parameters"]["count"].get<int64_t>(), 0);
+  EXPECT_GT(j["parameters"]["bytes"].get<int64_t>(), 0);
+  EXPECT_TRUE(j["activation_memory"].contains("arena_bytes")) << j["activation_memory"].dump();
+}
+
+TEST(CliCorpus, AllTensorsUseGoldenKeys) {
+  TempDir dir;
+  const std::string out = dir.File("o.npz");
+  CliRun r = Quantlens(fmt::format("run '{}' --input '{}cat/input0.npy' --output '{}' --all-tensors",
+                                   kResnet, kResnetGolden, out));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto ours = ql::io::ReadNpz(out);
+  ASSERT_TRUE(ours.ok()) << ours.status().message();
+  auto golden = ql::io::ReadNpz(kResnetGolden + "cat/native.all.npz");
+  ASSERT_TRUE(golden.ok());
+  std::set<std::string> our_keys, golden_keys;
+  for (auto& na : *ours) our_keys.insert(na.name);
+  for (auto& na : *golden) {
+    golden_keys.insert(na.name);
+    EXPECT_TRUE(our_keys.count(na.name)) << "missing " << na.name;
+  }
+  ASSERT_TRUE(our_keys.count("output0"));
+  for (auto& na : *ours) {
+    if (na.name == "output0") {
+      EXPECT_EQ(na.array.shape, (ql::ir::Shape{1, 10}));
+      EXPECT_EQ(na.array.dtype, ql::ir::DType::kInt8);
+    }
+  }
+}
+
+TEST(CliCorpus, StackedSamplesRunInTurn) {
+  // Three golden inputs stacked along the batch dimension give the three single-sample outputs.
+  TempDir dir;
+  std::vector<Array> singles;
+  for (const char* name : {"cat", "parrot", "rand0"}) {
+    auto a = ql::io::ReadNpyFile(kResnetGolden + name + "/input0.npy");
+    ASSERT_TRUE(a.ok()) << a.status().message();
+    singles.push_back(*a);
+  }
+  Array stacked = singles[0];
+  stacked.shape[0] = 3;
+  stacked.data.clear();
+  for (const Array& s : singles) stacked.data.insert(stacked.data.end(), s.data.begin(), s.data.end());
+  const std::string in = dir.File("three.npy");
+  ASSERT_TRUE(ql::io::WriteNpyFile(in, stacked).ok());
+  CliRun r = Quantlens(fmt::format("run '{}' --input '{}' --output '{}'", kResnet, in, dir.File("o3.npz")));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto out3 = ql::io::ReadNpzMember(dir.File("o3.npz"), "output0");
+  ASSERT_TRUE(out3.ok()) << out3.status().message();
+  EXPECT_EQ(out3->shape, (ql::ir::Shape{3, 10}));
+  for (int i = 0; i < 3; ++i) {
+    const std::string one = dir.File(fmt::format("in{}.npy", i));
+    ASSERT_TRUE(ql::io::WriteNpyFile(one, singles[i]).ok());
+    CliRun s = Quantlens(fmt::format("run '{}' --input '{}' --output '{}'", kResnet, one, dir.File("o1.npz")));
+    ASSERT_EQ(s.status, 0) << s.err;
+    auto out1 = ql::io::ReadNpzMember(dir.File("o1.npz"), "output0");
+    ASSERT_TRUE(out1.ok());
+    EXPECT_EQ(out1->data, std::vector<uint8_t>(out3->data.begin() + i * 10, out3->data.begin() + (i + 1) * 10))
+        << "sample " << i;
+  }
+  // .npz input (array "x") works the same way.
+  ASSERT_TRUE(ql::io::WriteNpz(dir.File("three.npz"), {{"x", stacked}}).ok());
+  CliRun z = Quantlens(fmt::format("run '{}' --input '{}' --top 1", kResnet, dir.File("three.npz")));
+  ASSERT_EQ(z.status, 0) << z.err;
+  EXPECT_NE(z.out.find("sample 2:"), std::string::npos) << z.out;
+}
+
+TEST(CliCorpus, FloatDataQuantizedOnFeed) {
+  // The golden int8 input is pixel - 128 with scale 1: feeding the float pixels must give the
+  // identical run.
+  TempDir dir;
+  auto q = ql::io::ReadNpyFile(kResnetGolden + "cat/input0.npy");
+  ASSERT_TRUE(q.ok());
+  std::vector<float> pixels;
+  for (size_t i = 0; i < q->data.size(); ++i) pixels.push_back(static_cast<int8_t>(q->data[i]) + 128.0f);
+  ASSERT_TRUE(ql::io::WriteNpyFile(dir.File("f.npy"), Array::From<float>(q->shape, pixels)).ok());
+  CliRun a = Quantlens(fmt::format("run '{}' --input '{}'", kResnet, dir.File("f.npy")));
+  CliRun b = Quantlens(fmt::format("run '{}' --input '{}cat/input0.npy'", kResnet, kResnetGolden));
+  ASSERT_EQ(a.status, 0) << a.err;
+  ASSERT_EQ(b.status, 0) << b.err;
+  EXPECT_EQ(a.out, b.out);
+}
+
+}  // namespace
