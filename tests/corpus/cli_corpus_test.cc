@@ -123,6 +123,14 @@ TEST(CliCorpus, AllTensorsUseGoldenKeys) {
       EXPECT_EQ(na.array.dtype, ql::ir::DType::kInt8);
     }
   }
+  // The default profile reproduces the `native` engine: every captured tensor is bit-exact.
+  for (auto& g : *golden) {
+    for (auto& na : *ours) {
+      if (na.name != g.name) continue;
+      EXPECT_EQ(na.array.shape, g.array.shape) << g.name;
+      EXPECT_EQ(na.array.data, g.array.data) << g.name << " differs from golden native";
+    }
+  }
 }
 
 TEST(CliCorpus, StackedSamplesRunInTurn) {
