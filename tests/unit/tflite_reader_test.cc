@@ -246,6 +246,50 @@ TEST(TfliteReaderCorpus, ConvAndPoolAttrsReproduceDeclaredShapes) {
   EXPECT_GT(checked, 500);
 }
 
+// Options other than conv/pool, checked against the shapes the converter declared.
+TEST(TfliteReaderCorpus, OtherOptionsAgreeWithDeclaredShapes) {
+  int softmax = 0, concat = 0, reshape = 0, fc = 0;
+  for (const auto& rel : CorpusFiles()) {
+    if (ExpectedFailures().count(rel)) continue;
+    const ir::Graph& g = Load(rel);
+    for (size_t i = 0; i < g.ops.size(); ++i) {
+      const ir::Op& op = g.ops[i];
+      SCOPED_TRACE(rel + " " + g.OpLabel(static_cast<int>(i)));
+      const ir::Tensor& out = g.tensors[op.outputs[0]];
+      if (op.type == ir::OpType::kSOFTMAX) {
+        EXPECT_EQ(std::get<ir::SoftmaxAttrs>(op.attrs).beta, 1.0f);
+        ++softmax;
+      } else if (op.type == ir::OpType::kCONCATENATION) {
+        const auto& a = std::get<ir::AxisAttrs>(op.attrs);
+        const int rank = static_cast<int>(out.shape.size());
+        ASSERT_TRUE(a.axis >= -rank && a.axis < rank) << a.axis;
+        const int axis = a.axis < 0 ? a.axis + rank : a.axis;
+        int64_t sum = 0;
+        for (int t : op.inputs) sum += g.tensors[t].shape[axis];
+        EXPECT_EQ(sum, out.shape[axis]);
+        ++concat;
+      } else if (op.type == ir::OpType::kRESHAPE) {
+        const auto& a = std::get<ir::ReshapeAttrs>(op.attrs);
+        if (!a.has_new_shape || !out.shape_declared) continue;
+        ASSERT_EQ(a.new_shape.size(), out.shape.size());
+        for (size_t d = 0; d < out.shape.size(); ++d)
+          if (a.new_shape[d] != -1 && out.shape[d] != -1) EXPECT_EQ(a.new_shape[d], out.shape[d]);
+        ++reshape;
+      } else if (op.type == ir::OpType::kFULLY_CONNECTED) {
+        const auto& a = std::get<ir::FullyConnectedAttrs>(op.attrs);
+        // Without keep_num_dims the output is [batch, units].
+        if (!a.keep_num_dims) EXPECT_EQ(out.shape.size(), 2u);
+        EXPECT_EQ(out.shape.back(), g.tensors[op.inputs[1]].shape[0]);
+        ++fc;
+      }
+    }
+  }
+  EXPECT_GE(softmax, 20);
+  EXPECT_GT(concat, 5);
+  EXPECT_GT(reshape, 20);
+  EXPECT_GT(fc, 20);
+}
+
 // Cross-check with the genuine TFLite runtime: every tensor it reported in golden/*/meta.json has
 // the name, dtype, shape and quantization the reader gives the same index.
 TEST(TfliteReaderCorpus, AgreesWithGoldenTensorMetadata) {

@@ -286,6 +286,8 @@ Result<ir::Graph> ParseOwned(std::vector<uint8_t> copy, const std::string& sourc
 }  // namespace
 
 Result<ir::Graph> ReadTfliteBuffer(std::span<const uint8_t> bytes, const std::string& source_name) {
+  if (bytes.size() > kMaxFileBytes)  // before copying gigabytes for nothing
+    return Unsupported("{}: {} bytes exceeds the 2 GiB flatbuffer limit", source_name, bytes.size());
   return ParseOwned(std::vector<uint8_t>(bytes.begin(), bytes.end()), source_name);
 }
 
