@@ -48,25 +48,39 @@ void GatherPatch(const ConvGeometry& g, const T* input, int b, int oy, int ox, P
 template <typename T, typename Acc>
 void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const T* input,
                          const int16_t* weights, const int32_t* bias, T* output) {
+  // Output pixels are processed in blocks of four (flattened over batch, rows and columns): their
+  // patches are gathered side by side, then each weight row is read once for the whole block.
+  constexpr int kBlock = 4;
   const int k = g.filter_h * g.filter_w * g.in_c;
-  std::vector<int16_t> patch(static_cast<size_t>(k));
+  std::vector<int16_t> patches(static_cast<size_t>(k) * kBlock);
+  std::vector<Acc> acc(static_cast<size_t>(g.out_c) * kBlock);
   const int32_t z_in = p.input_offset;
   auto convert = [z_in](T q) { return static_cast<int16_t>(static_cast<int32_t>(q) - z_in); };
-  T* out = output;
-  for (int b = 0; b < g.batch; ++b) {
-    for (int oy = 0; oy < g.out_h; ++oy) {
-      for (int ox = 0; ox < g.out_w; ++ox, out += g.out_c) {
-        GatherPatch(g, input, b, oy, ox, patch.data(), convert);
-        const int16_t* w = weights;
-        for (int oc = 0; oc < g.out_c; ++oc, w += k) {
-          const int64_t sum = static_cast<int64_t>(DotInt16<Acc>(patch.data(), w, k)) +
-                              (bias ? bias[oc] : 0);
-          out[oc] = static_cast<T>(RequantizeAccumulator(WrapToInt32(sum), p.multipliers[oc],
-                                                         p.rounding, p.output_offset, p.act_min,
-                                                         p.act_max));
-        }
+  const int64_t pixels = static_cast<int64_t>(g.batch) * g.out_h * g.out_w;
+  for (int64_t first = 0; first < pixels; first += kBlock) {
+    const int count = static_cast<int>(std::min<int64_t>(kBlock, pixels - first));
+    for (int j = 0; j < count; ++j) {
+      const int64_t px = first + j;
+      const int ox = static_cast<int>(px % g.out_w);
+      const int oy = static_cast<int>((px / g.out_w) % g.out_h);
+      const int b = static_cast<int>(px / (static_cast<int64_t>(g.out_w) * g.out_h));
+      GatherPatch(g, input, b, oy, ox, patches.data() + static_cast<int64_t>(j) * k, convert);
+    }
+    const int16_t* w = weights;
+    for (int oc = 0; oc < g.out_c; ++oc, w += k) {
+      if (count == kBlock) {
+        Acc s[kBlock];
+        DotInt16x4<Acc>(patches.data(), k, w, k, s);
+        for (int j = 0; j < kBlock; ++j) acc[static_cast<size_t>(j) * g.out_c + oc] = s[j];
+      } else {
+        for (int j = 0; j < count; ++j)
+          acc[static_cast<size_t>(j) * g.out_c + oc] =
+              DotInt16<Acc>(patches.data() + static_cast<int64_t>(j) * k, w, k);
       }
     }
+    for (int j = 0; j < count; ++j)
+      RequantizeRow(p, acc.data() + static_cast<size_t>(j) * g.out_c, bias, g.out_c,
+                    output + (first + j) * g.out_c);
   }
 }
 

@@ -48,14 +48,40 @@ struct ConvFloatParams {
   float act_min = 0.0f, act_max = 0.0f;
 };
 
-// Applies one channel's requantization to an accumulator. The zero point is added in 64 bits so
-// a multiplier > 1 near the int32 edge clamps instead of wrapping.
-inline int32_t RequantizeAccumulator(int32_t acc, QuantizedMultiplier m, Rounding rounding,
-                                     int32_t output_offset, int32_t act_min, int32_t act_max) {
-  int64_t y = static_cast<int64_t>(MultiplyByQuantizedMultiplier(acc, m, rounding)) + output_offset;
-  if (y < act_min) y = act_min;
-  if (y > act_max) y = act_max;
-  return static_cast<int32_t>(y);
+// Requantizes one row of accumulators (one per output channel, bias added here) into `out`.
+// The rounding is chosen once per row rather than per element, so the inner loop inlines one
+// fixed-point variant.
+template <typename T, typename Acc, typename Apply>
+inline void RequantizeRowWith(const ConvQuantParams& p, const Acc* acc, const int32_t* bias,
+                              int n, T* out, Apply apply) {
+  for (int c = 0; c < n; ++c) {
+    const int64_t sum = static_cast<int64_t>(acc[c]) + (bias ? bias[c] : 0);
+    // Wrap as the genuine kernels' 32-bit registers would (reachable only with hostile sizes:
+    // see DotNeedsWideAccumulator).
+    const int32_t x = static_cast<int32_t>(static_cast<uint32_t>(sum));
+    int64_t y = static_cast<int64_t>(apply(x, p.multipliers[c])) + p.output_offset;
+    y = y < p.act_min ? p.act_min : (y > p.act_max ? p.act_max : y);
+    out[c] = static_cast<T>(y);
+  }
+}
+
+template <typename T, typename Acc>
+inline void RequantizeRow(const ConvQuantParams& p, const Acc* acc, const int32_t* bias, int n,
+                          T* out) {
+  switch (p.rounding) {
+    case Rounding::kDouble:
+      return RequantizeRowWith(p, acc, bias, n, out, [](int32_t x, QuantizedMultiplier m) {
+        return MultiplyByQuantizedMultiplierDouble(x, m);
+      });
+    case Rounding::kRuyX86:
+      return RequantizeRowWith(p, acc, bias, n, out, [](int32_t x, QuantizedMultiplier m) {
+        return MultiplyByQuantizedMultiplierRuyX86(x, m);
+      });
+    case Rounding::kSingle:
+      return RequantizeRowWith(p, acc, bias, n, out, [](int32_t x, QuantizedMultiplier m) {
+        return MultiplyByQuantizedMultiplierSingle(x, m);
+      });
+  }
 }
 
 // Weights with their zero point removed, widened to int16 (|q - z| <= 255 for 8-bit types), in
@@ -76,6 +102,29 @@ inline Acc DotInt16(const int16_t* a, const int16_t* b, int n) {
   return sum;
 }
 
+// Four dot products sharing one weight row: patches a[0..3] (each `n` long, `stride` apart)
+// against `b`. Loading each weight once for four output pixels is what keeps large 1x1 convs
+// from re-streaming their whole weight matrix from L2 per pixel.
+template <typename Acc>
+inline void DotInt16x4(const int16_t* a, int64_t stride, const int16_t* b, int n, Acc* out4) {
+  const int16_t* a0 = a;
+  const int16_t* a1 = a + stride;
+  const int16_t* a2 = a + 2 * stride;
+  const int16_t* a3 = a + 3 * stride;
+  Acc s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  for (int i = 0; i < n; ++i) {
+    const Acc w = b[i];
+    s0 += static_cast<Acc>(a0[i]) * w;
+    s1 += static_cast<Acc>(a1[i]) * w;
+    s2 += static_cast<Acc>(a2[i]) * w;
+    s3 += static_cast<Acc>(a3[i]) * w;
+  }
+  out4[0] = s0;
+  out4[1] = s1;
+  out4[2] = s2;
+  out4[3] = s3;
+}
+
 // Float dot product with eight partial sums: the compiler may not reorder a single float sum, so
 // without them the loop stays scalar. The order differs from a strict left-to-right sum by a few
 // ulps, inside the float comparison tolerance.
@@ -90,9 +139,6 @@ inline float DotFloat(const float* a, const float* b, int n) {
   const float hi = (part[4] + part[5]) + (part[6] + part[7]);
   return sum + (lo + hi);
 }
-
-// Wraps an int64 sum to int32 the way a 32-bit register does (two's complement).
-inline int32_t WrapToInt32(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
 
 // --- CONV_2D reference math. `bias` may be null (no bias). ---
 void Conv2DFloat32(const ConvFloatParams& p, const ConvGeometry& g, const float* input,

@@ -46,18 +46,15 @@ void DepthwiseQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, con
                             const int16_t* weights, const int32_t* bias, T* output) {
   std::vector<Acc> acc(static_cast<size_t>(g.out_c));
   const int32_t z_in = p.input_offset;
-  auto convert = [z_in](T q) { return static_cast<int32_t>(q) - z_in; };
+  // int16 (|q - z| <= 255) so that the products are int16 x int16 widening multiplies, which
+  // SSE2 vectorizes; an int32 x int32 multiply it cannot.
+  auto convert = [z_in](T q) { return static_cast<int16_t>(static_cast<int32_t>(q) - z_in); };
   T* out = output;
   for (int b = 0; b < g.batch; ++b) {
     for (int oy = 0; oy < g.out_h; ++oy) {
       for (int ox = 0; ox < g.out_w; ++ox, out += g.out_c) {
         AccumulateDepthwisePixel(g, input, weights, b, oy, ox, acc.data(), convert);
-        for (int c = 0; c < g.out_c; ++c) {
-          const int64_t sum = static_cast<int64_t>(acc[c]) + (bias ? bias[c] : 0);
-          out[c] = static_cast<T>(RequantizeAccumulator(WrapToInt32(sum), p.multipliers[c],
-                                                        p.rounding, p.output_offset, p.act_min,
-                                                        p.act_max));
-        }
+        RequantizeRow(p, acc.data(), bias, g.out_c, out);
       }
     }
   }

@@ -14,19 +14,15 @@ void FullyConnectedQuantizedImpl(const ConvQuantParams& p, const FullyConnectedG
                                  T* output) {
   const int k = g.depth;
   std::vector<int16_t> row(static_cast<size_t>(k));
+  std::vector<Acc> acc(static_cast<size_t>(g.out_units));
   for (int b = 0; b < g.batch; ++b) {
     const T* src = input + static_cast<int64_t>(b) * k;
     for (int i = 0; i < k; ++i)
       row[i] = static_cast<int16_t>(static_cast<int32_t>(src[i]) - p.input_offset);
     T* out = output + static_cast<int64_t>(b) * g.out_units;
     const int16_t* w = weights;
-    for (int o = 0; o < g.out_units; ++o, w += k) {
-      const int64_t sum = static_cast<int64_t>(DotInt16<Acc>(row.data(), w, k)) +
-                          (bias ? bias[o] : 0);
-      out[o] = static_cast<T>(RequantizeAccumulator(WrapToInt32(sum), p.multipliers[o],
-                                                    p.rounding, p.output_offset, p.act_min,
-                                                    p.act_max));
-    }
+    for (int o = 0; o < g.out_units; ++o, w += k) acc[o] = DotInt16<Acc>(row.data(), w, k);
+    RequantizeRow(p, acc.data(), bias, g.out_units, out);
   }
 }
 
