@@ -78,8 +78,16 @@ void PrintText(const ir::Graph& g, const Facts& f, std::ostream& out) {
   for (size_t i = 0; i < g.ops.size(); ++i) {
     const ir::Op& op = g.ops[i];
     std::string ins, outs, first;
-    for (int t : op.inputs) ins += (ins.empty() ? "" : ",") + TensorRefName(g, t);
-    for (int t : op.outputs) outs += (outs.empty() ? "" : ",") + TensorRefName(g, t);
+    auto join = [&](const std::vector<int>& list) {
+      std::string s;
+      for (int t : list) {
+        if (!s.empty()) s += ',';
+        s += TensorRefName(g, t);
+      }
+      return s;
+    };
+    ins = join(op.inputs);
+    outs = join(op.outputs);
     if (!op.outputs.empty() && op.outputs[0] >= 0) {
       const int t = op.outputs[0];
       first = fmt::format("{} {}", ir::DTypeName(g.tensors[t].dtype), ir::ShapeToString(ShapeOf(f, g, t)));

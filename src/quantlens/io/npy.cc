@@ -139,10 +139,10 @@ class HeaderParser {
 
 // Maps a descriptor to a dtype. '<' and '=' mean little-endian on the machines quantlens runs on;
 // '|' means byte order is irrelevant (one-byte types).
-Result<ir::DType> DTypeFromDescr(const std::string& descr, const std::string& source) {
+Result<ir::DType> DTypeFromDescr(std::string_view descr, const std::string& source) {
   if (descr.size() < 3) return InvalidArgument("{}: .npy 'descr' '{}' is too short", source, descr);
-  char order = descr[0];
-  std::string kind = descr.substr(1);
+  const char order = descr.front();
+  const std::string_view kind = descr.substr(1);
   using ir::DType;
   struct Entry {
     const char* kind;

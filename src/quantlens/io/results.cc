@@ -112,7 +112,10 @@ std::string SummarizeArray(const Array& a, const ir::Quantization& quant, int ma
       lo = std::min(lo, v);
       hi = std::max(hi, v);
     }
-    if (i < max_values) first += (i ? ", " : "") + fmt_value(v);
+    if (i < max_values) {
+      if (i) first += ", ";
+      first += fmt_value(v);
+    }
   }
   if (n > max_values) first += ", ...";
   s += fmt::format(" first [{}]", first);
