@@ -3,11 +3,26 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
+#include "quantlens/formats/keras/keras_lowering.h"
 #include "quantlens/ir/graph.h"
 
 namespace ql::keras {
 
 Result<ir::Graph> ReadKerasModel(const std::string& path);
+
+// The graph plus what `quantlens inspect` shows about the Keras model.
+struct KerasModelInfo {
+  std::string container;      // "h5" or "keras"
+  std::string keras_version;  // as stored; empty if the file has none
+  std::string backend;        // .h5 only
+  std::string model_class;    // Sequential / Functional
+  std::string model_name;
+  ir::Graph graph;
+  std::vector<KerasLayerInfo> layers;  // one row per layer call
+};
+
+Result<KerasModelInfo> ReadKerasModelInfo(const std::string& path);
 
 }  // namespace ql::keras
