@@ -186,4 +186,21 @@ TEST(CliCorpus, FloatDataQuantizedOnFeed) {
   EXPECT_EQ(a.out, b.out);
 }
 
+TEST(CliCorpus, KerasLayerOutputsKeyedByLayer) {
+  const std::string model = kShared + "/corpus/keras3/Jhas876622__mnist-digit-recognition/mnist_cnn.h5";
+  TempDir dir;
+  CliRun r = Quantlens(fmt::format("run '{}' --input '{}/corpus/tflm/mnist_sample0.png' --output '{}' "
+                                   "--all-tensors",
+                                   model, kShared, dir.File("k.npz")));
+  ASSERT_EQ(r.status, 0) << r.err;
+  auto names = ql::io::ListNpz(dir.File("k.npz"));
+  ASSERT_TRUE(names.ok());
+  ASSERT_GT(names->size(), 2u);
+  EXPECT_EQ((*names)[0], "output0");
+  for (size_t i = 1; i < names->size(); ++i) {
+    EXPECT_EQ((*names)[i].rfind("layer/", 0), 0u) << (*names)[i];
+    EXPECT_NE((*names)[i].find(':'), std::string::npos) << (*names)[i];
+  }
+}
+
 }  // namespace

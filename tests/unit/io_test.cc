@@ -485,6 +485,11 @@ TEST(Results, TopKAndLabels) {
   EXPECT_EQ((*labels)[0], "background");
   EXPECT_EQ((*labels)[286], "Egyptian cat");
 
+  auto shifted = AlignLabels(*labels, 1000);
+  ASSERT_EQ(shifted.size(), 1000u);
+  EXPECT_EQ(shifted[285], "Egyptian cat");
+  EXPECT_EQ(AlignLabels(*labels, 1001).size(), 1001u);
+
   TempDir dir;
   const std::string path = dir.File("l.txt");
   std::ofstream(path) << "0  person\r\n2: car\n\n";

@@ -46,7 +46,7 @@ Status CheckOutputPath(const RunArgs& args) {
 }
 
 void PrintTop(const rt::RunOutputs& res, const ir::Graph& g, int k,
-              const std::vector<std::string>& labels) {
+              std::vector<std::string> labels) {
   const io::Array& out0 = res.outputs[0].array;
   const ir::Quantization& q = g.tensors[g.outputs[0]].quant;
   auto values = io::Dequantize(out0, q);
@@ -56,6 +56,7 @@ void PrintTop(const rt::RunOutputs& res, const ir::Graph& g, int k,
   }
   const int64_t n = res.num_samples;
   const size_t per = values->size() / static_cast<size_t>(n);
+  labels = io::AlignLabels(std::move(labels), static_cast<int64_t>(per));
   for (int64_t s = 0; s < n; ++s) {
     if (n > 1) std::cout << "sample " << s << ":\n";
     std::vector<double> scores(values->begin() + s * per, values->begin() + (s + 1) * per);

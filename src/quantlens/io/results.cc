@@ -93,6 +93,14 @@ Result<std::vector<std::string>> ReadLabels(const std::string& path) {
   return labels;
 }
 
+std::vector<std::string> AlignLabels(std::vector<std::string> labels, int64_t num_classes) {
+  if (num_classes > 0 && static_cast<int64_t>(labels.size()) == num_classes + 1 && !labels.empty() &&
+      (labels[0] == "background" || labels[0] == "unlabeled")) {
+    labels.erase(labels.begin());
+  }
+  return labels;
+}
+
 std::string SummarizeArray(const Array& a, const ir::Quantization& quant, int max_values) {
   std::string s = fmt::format("{} {}", ir::DTypeName(a.dtype), ir::ShapeToString(a.shape));
   if (ir::DTypeSize(a.dtype) == 0) return s;

@@ -28,6 +28,11 @@ std::vector<ScoredClass> TopK(const std::vector<double>& scores, int k);
 // A trailing '\r' is dropped. Missing indices are empty strings.
 Result<std::vector<std::string>> ReadLabels(const std::string& path);
 
+// Labels for a classifier with `num_classes` outputs. A 1001-line ImageNet-style file (first label
+// "background") used with a 1000-class model is shifted by one, since such models drop the
+// background class; otherwise `labels` is returned unchanged.
+std::vector<std::string> AlignLabels(std::vector<std::string> labels, int64_t num_classes);
+
 // "int8 [1,1001] min -128 max 97 first [-128, -127, ...]" with dequantized range for quantized data.
 std::string SummarizeArray(const Array& a, const ir::Quantization& quant, int max_values = 8);
 

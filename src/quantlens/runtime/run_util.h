@@ -30,7 +30,8 @@ struct RunOutputs {
 // Feeds `inputs[i]` (already in input i's dtype, see io::LoadInputFile) to input i, one sample at a
 // time, and stacks the results (io::StackSamples) when there is more than one sample. Every input
 // must hold the same number of samples N, or exactly one (reused for every sample). A single
-// sample keeps the model's own output shapes.
+// sample keeps the model's own output shapes. With capture_all_tensors the interpreter's observers
+// are cleared on return (Interpreter has no way to remove just one).
 Result<RunOutputs> RunSamples(Interpreter& interp, const std::vector<io::Array>& inputs,
                               const RunOptions& options = {});
 
