@@ -163,6 +163,19 @@ TEST(Npy, HostileHeadersAreErrors) {
   }
 }
 
+TEST(Npy, ByteFlipsNeverCrash) {
+  auto bytes = SerializeNpy(RandomArray(DType::kFloat32, {3, 5}, 3));
+  ASSERT_TRUE(bytes.ok());
+  std::mt19937 rng(11);
+  for (int iter = 0; iter < 5000; ++iter) {
+    std::vector<uint8_t> b = *bytes;
+    const int flips = 1 + rng() % 4;
+    for (int f = 0; f < flips; ++f) b[rng() % 128] = static_cast<uint8_t>(rng());
+    auto r = ParseNpy(b, "flip");
+    if (r.ok()) EXPECT_EQ(r->data.size(), static_cast<size_t>(r->num_elements()) * ir::DTypeSize(r->dtype));
+  }
+}
+
 TEST(Npy, MissingFileIsNotFound) {
   auto r = ReadNpyFile("/nonexistent/x.npy");
   ASSERT_FALSE(r.ok());
@@ -216,6 +229,30 @@ TEST(Npz, NotAZipIsAnError) {
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find(path), std::string::npos);
   EXPECT_EQ(ReadNpz("/nonexistent.npz").status().code(), StatusCode::kNotFound);
+}
+
+TEST(Npz, CorruptArchivesAreErrors) {
+  TempDir dir;
+  const std::string good = dir.File("g.npz");
+  ASSERT_TRUE(WriteNpz(good, {{"x", RandomArray(DType::kInt32, {64, 16}, 5)}}).ok());
+  auto bytes = ReadFileBytes(good);
+  ASSERT_TRUE(bytes.ok());
+  std::mt19937 rng(5);
+  const std::string bad = dir.File("b.npz");
+  for (int iter = 0; iter < 300; ++iter) {
+    std::vector<uint8_t> b = *bytes;
+    if (iter % 3 == 0) {
+      b.resize(rng() % b.size());  // truncated
+    } else {
+      for (int f = 0; f < 3; ++f) b[rng() % b.size()] = static_cast<uint8_t>(rng());
+    }
+    {
+      std::ofstream f(bad, std::ios::binary | std::ios::trunc);  // no fsync: keeps the test fast
+      f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    }
+    auto r = ReadNpz(bad);
+    if (!r.ok()) EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
+  }
 }
 
 TEST(AtomicFile, ReplacesWholeFile) {
