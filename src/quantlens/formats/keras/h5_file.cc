@@ -20,13 +20,15 @@ Result<std::vector<std::string>> ReadOneStringAttr(hid_t obj, const std::string&
   H5Id space(H5Aget_space(attr.get()));
   if (!type.valid() || !space.valid())
     return InvalidModel("{}: attribute '{}' has no readable type or shape", where, name);
-  if (H5Tget_class(type.get()) != H5T_STRING)
-    return InvalidModel("{}: attribute '{}' is not a string", where, name);
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   if (n < 0 || n > kMaxAttrEntries)
     return InvalidModel("{}: attribute '{}' has an invalid number of entries ({})", where, name, n);
   std::vector<std::string> out;
+  // Keras writes an empty list (weight_names of a layer without weights) as an empty float
+  // array: no strings, whatever the element type.
   if (n == 0) return out;
+  if (H5Tget_class(type.get()) != H5T_STRING)
+    return InvalidModel("{}: attribute '{}' is not a string", where, name);
   const htri_t is_var = H5Tis_variable_str(type.get());
   if (is_var < 0) return InvalidModel("{}: attribute '{}': unreadable string type", where, name);
   if (is_var > 0) {
