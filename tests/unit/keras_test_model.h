@@ -93,7 +93,7 @@ inline Loaded Load(const std::string& path) {
 }
 
 // Runs a loaded model on float inputs and returns output 0 (and its shape).
-inline std::vector<float> Run(Loaded& l, const std::vector<std::vector<float>>& inputs, ir::Shape* shape = nullptr) {
+inline std::vector<float> RunLoaded(Loaded& l, const std::vector<std::vector<float>>& inputs, ir::Shape* shape = nullptr) {
   EXPECT_TRUE(l.interp) << l.status.message();
   if (!l.interp) return {};
   for (size_t i = 0; i < inputs.size(); ++i) {
@@ -114,7 +114,7 @@ inline std::vector<float> RunSequential(const std::string& file, const std::vect
   const std::string path = WriteKeras(file, SequentialConfig(input_shape, layers), layers, version);
   Loaded l = Load(path);
   std::remove(path.c_str());
-  return Run(l, {x}, shape);
+  return RunLoaded(l, {x}, shape);
 }
 
 inline std::vector<float> Random(size_t n, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
