@@ -3,6 +3,8 @@
 // inputs.
 #include <gtest/gtest.h>
 
+#include "testing/cli_runner.h"
+
 #include <sys/wait.h>
 
 #include <filesystem>
@@ -24,39 +26,8 @@ const std::string kShared = QUANTLENS_SHARED_DIR;
 const std::string kResnet = kShared + "/corpus/mlperf_tiny/pretrainedResnet_quant.tflite";
 const std::string kResnetGolden = kShared + "/golden/mlperf_resnet_int8/";
 
-struct CliRun {
-  int status = -1;
-  std::string out, err;
-};
+using namespace ::ql::testing;  // NOLINT
 
-class TempDir {
- public:
-  TempDir() : path_(fs::temp_directory_path() / fmt::format("ql_cli_corpus_{}_{}", ::getpid(), n_++)) {
-    fs::create_directories(path_);
-  }
-  ~TempDir() { fs::remove_all(path_); }
-  std::string File(const std::string& name) const { return (path_ / name).string(); }
-
- private:
-  fs::path path_;
-  static inline int n_ = 0;
-};
-
-CliRun Quantlens(const std::string& args) {
-  TempDir dir;
-  const std::string cmd = fmt::format("'{}' {} >'{}' 2>'{}'", QUANTLENS_CLI_PATH, args, dir.File("out"),
-                                      dir.File("err"));
-  CliRun r;
-  int raw = std::system(cmd.c_str());
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  auto slurp = [](const std::string& p) {
-    std::ifstream f(p);
-    return std::string(std::istreambuf_iterator<char>(f), {});
-  };
-  r.out = slurp(dir.File("out"));
-  r.err = slurp(dir.File("err"));
-  return r;
-}
 
 TEST(CliCorpus, MobilenetV2TopFiveOnCat) {
   CliRun r = Quantlens(fmt::format("run '{0}/corpus/coral/mobilenet_v2_1.0_224_quant.tflite' --input "
