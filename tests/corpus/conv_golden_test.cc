@@ -1,9 +1,11 @@
 // Every CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED and TRANSPOSE_CONV op of every golden model,
 // run in isolation on the genuine runtime's own input tensors (<engine>.all.npz) and compared
-// with the genuine output: integer outputs exactly, float outputs within kFloatTol. Isolating
-// each op means one wrong op elsewhere in the graph cannot hide or cause a mismatch here.
+// with the genuine output: integer and hybrid (float input, int8 weights) outputs exactly, float
+// outputs within kFloatTol. Isolating each op means one wrong op elsewhere in the graph cannot
+// hide or cause a mismatch here.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -71,7 +73,7 @@ TEST_P(ConvGolden, EveryConvFamilyOpMatches) {
   const rt::OpNumerics numerics =
       c.engine == "native" ? rt::OpNumerics::kBuiltinX86 : rt::OpNumerics::kBuiltinWasm;
 
-  int checked = 0, skipped = 0;
+  int checked = 0, hybrid_checked = 0;
   for (size_t oi = 0; oi < graph->ops.size(); ++oi) {
     const ir::Op& op = graph->ops[oi];
     if (!IsConvFamily(op.type)) continue;
@@ -101,19 +103,30 @@ TEST_P(ConvGolden, EveryConvFamilyOpMatches) {
     if (!have_inputs) continue;
     single.AddOutput(out_t.dtype, out_t.quant);
     Status s = single.Run(numerics);
-    // Hybrid (float input, int8 weights: dynamic-range quantized models such as mlperf_kws_float)
-    // is a known gap: refused with kUnsupported, reported here, not failed.
-    const bool hybrid = graph->tensors[op.inputs[0]].dtype == ir::DType::kFloat32 &&
-                        graph->tensors[op.inputs[1]].dtype == ir::DType::kInt8;
-    if (hybrid && s.code() == StatusCode::kUnsupported) {
-      std::printf("known gap, skipped: %s\n", s.message().c_str());
-      ++skipped;
-      continue;
-    }
     ASSERT_TRUE(s.ok()) << label << ": " << s.message();
     const io::Array& want = want_it->second;
     ASSERT_EQ(single.OutputShape(), want.shape) << label;
     ++checked;
+    // Hybrid ops (float input, int8 weights: dynamic-range models such as mlperf_kws_float) sum
+    // in int32, where order cannot matter, and spell out the genuine float operations after it,
+    // so they must match bit for bit.
+    const bool hybrid = graph->tensors[op.inputs[0]].dtype == ir::DType::kFloat32 &&
+                        graph->tensors[op.inputs[1]].dtype == ir::DType::kInt8;
+    if (hybrid) {
+      ++hybrid_checked;
+      const auto got = single.Output<float>();
+      const float* w = want.as<float>();
+      int64_t diff = 0, first = -1;
+      for (size_t i = 0; i < got.size(); ++i)
+        if (std::memcmp(&got[i], &w[i], sizeof(float)) != 0) {
+          ++diff;
+          if (first < 0) first = static_cast<int64_t>(i);
+        }
+      EXPECT_EQ(diff, 0) << label << " (hybrid): " << diff << " of " << got.size()
+                         << " elements differ; first at " << first << ": got "
+                         << got[first < 0 ? 0 : first] << " want " << w[first < 0 ? 0 : first];
+      continue;
+    }
     if (out_t.dtype == ir::DType::kFloat32) {
       const auto got = single.Output<float>();
       const float* w = want.as<float>();
@@ -139,8 +152,8 @@ TEST_P(ConvGolden, EveryConvFamilyOpMatches) {
     }
   }
   RecordProperty("checked_ops", checked);
-  std::printf("%s %s: %d conv-family ops checked, %d skipped\n", c.model.c_str(), c.engine.c_str(),
-              checked, skipped);
+  std::printf("%s %s: %d conv-family ops checked, %d of them hybrid (bit for bit)\n", c.model.c_str(),
+              c.engine.c_str(), checked, hybrid_checked);
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, ConvGolden, ::testing::ValuesIn(Cases()),

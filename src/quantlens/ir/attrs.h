@@ -36,6 +36,9 @@ struct PoolAttrs {
 struct FullyConnectedAttrs {
   Activation activation = Activation::kNone;
   bool keep_num_dims = false;
+  // Hybrid (float input, int8 weights) only: quantize input rows asymmetrically (with a zero
+  // point) instead of symmetrically.
+  bool asymmetric_quantize_inputs = false;
 };
 
 // ADD, SUB, MUL, DIV (and other binary ops that TFLite gives a fused activation)

@@ -5,6 +5,7 @@
 #include <limits>
 #include <variant>
 
+#include "quantlens/kernels/hybrid_kernels.h"
 #include "quantlens/kernels/padding.h"
 
 namespace ql::kern {
@@ -356,7 +357,8 @@ void Conv2DUInt8(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t*
 namespace {
 
 constexpr const char* kConvSupported =
-    "float32/float32/float32 with float32 bias; int8/int8/int8 with int32 bias and per-tensor or "
+    "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias "
+    "and per-tensor or per-channel weights; int8/int8/int8 with int32 bias and per-tensor or "
     "per-channel weights; uint8/uint8/uint8 with int32 bias and per-tensor weights";
 
 class Conv2DKernel : public rt::Kernel {
@@ -365,6 +367,9 @@ class Conv2DKernel : public rt::Kernel {
   Status Eval(const rt::KernelArgs& args) override;
 
  private:
+  Status PrepareHybrid(const rt::KernelArgs& args, const ir::ConvAttrs& attrs,
+                       const rt::TensorRef& w, const rt::TensorRef* bias);
+
   ir::DType dtype_ = ir::DType::kUnknown;
   ConvGeometry geom_;
   ConvFloatParams float_params_;
@@ -372,6 +377,12 @@ class Conv2DKernel : public rt::Kernel {
   std::vector<QuantizedMultiplier> multipliers_;  // quant_params_.multipliers points here
   std::vector<int16_t> packed_weights_;           // static 8-bit weights minus their zero point
   bool has_bias_ = false;
+  // Hybrid (float32 input and output, int8 weights): weights are packed into packed_weights_.
+  bool hybrid_ = false;
+  HybridParams hybrid_params_;
+  std::vector<float> hybrid_scales_;
+  std::vector<int32_t> hybrid_row_sums_;
+  HybridScratch hybrid_scratch_;
 };
 
 Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -421,6 +432,7 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   }
 
   dtype_ = in.dtype();
+  hybrid_ = false;
   const ir::DType wt = w.dtype(), ot = out.dtype();
   if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kFloat32 && ot == ir::DType::kFloat32) {
     if (bias && bias->dtype() != ir::DType::kFloat32)
@@ -429,6 +441,8 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
     return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
                                  &float_params_.act_max);
   }
+  if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kInt8 && ot == ir::DType::kFloat32)
+    return PrepareHybrid(args, *attrs, w, bias);
   const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
   const bool is_uint8 =
       dtype_ == ir::DType::kUInt8 && wt == ir::DType::kUInt8 && ot == ir::DType::kUInt8;
@@ -461,6 +475,30 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   return Status::Ok();
 }
 
+// TFLite 2.9 conv.cc: int8 weights with several distinct scales take EvalHybridPerChannel
+// (asymmetric input rows), otherwise EvalHybrid (symmetric input rows).
+Status Conv2DKernel::PrepareHybrid(const rt::KernelArgs& args, const ir::ConvAttrs& attrs,
+                                   const rt::TensorRef& w, const rt::TensorRef* bias) {
+  if (bias && bias->dtype() != ir::DType::kFloat32)
+    return InvalidModel("{}hybrid convolution (float32 input, int8 weights) needs a float32 "
+                        "bias, got {}",
+                        args.Where(), ir::DTypeName(bias->dtype()));
+  // TFLite versions differ on dilated hybrid convolution (older ones hand the GEMM dilation 1
+  // while sizing the output with the real one); no corpus model has one, so it is not guessed.
+  if (attrs.dilation_h != 1 || attrs.dilation_w != 1)
+    return Unsupported("{}hybrid convolution with dilation {}x{} is not supported (only 1x1)",
+                       args.Where(), attrs.dilation_h, attrs.dilation_w);
+  QL_RETURN_IF_ERROR(PrepareHybridWeights(args, w, geom_.out_c, /*channel_axis=*/0,
+                                          /*allow_per_channel=*/true,
+                                          /*asymmetric_inputs=*/false, &hybrid_params_,
+                                          &hybrid_scales_, &hybrid_row_sums_));
+  QL_RETURN_IF_ERROR(FloatActivationBounds(args, attrs.activation, &hybrid_params_.act_min,
+                                           &hybrid_params_.act_max));
+  packed_weights_ = PackWeightsInt8(w.as<int8_t>(), w.num_elements(), 0);
+  hybrid_ = true;
+  return Status::Ok();
+}
+
 Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
   const rt::TensorRef& in = args.in(0);
   const rt::TensorRef& w = args.in(1);
@@ -468,6 +506,11 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
   rt::TensorRef& out = args.out(0);
   if (!in.data || !w.data || !out.data || (bias && !bias->data))
     return Internal("{}a tensor has no data at Eval", args.Where());
+  if (hybrid_) {
+    HybridConv2D(hybrid_params_, geom_, in.as<float>(), packed_weights_.data(),
+                 bias ? bias->as<float>() : nullptr, out.mut<float>(), &hybrid_scratch_);
+    return Status::Ok();
+  }
   switch (dtype_) {
     case ir::DType::kFloat32:
       Conv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),

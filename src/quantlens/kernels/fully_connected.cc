@@ -1,5 +1,7 @@
 #include "quantlens/kernels/fully_connected.h"
 
+#include "quantlens/kernels/hybrid_kernels.h"
+
 #include <algorithm>
 #include <variant>
 #include <vector>
@@ -83,8 +85,9 @@ void FullyConnectedUInt8(const ConvQuantParams& p, const FullyConnectedGeometry&
 namespace {
 
 constexpr const char* kFcSupported =
-    "float32/float32/float32 with float32 bias; int8/int8/int8 and uint8/uint8/uint8 with int32 "
-    "bias and per-tensor weights";
+    "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias "
+    "and per-tensor weights; int8/int8/int8 and uint8/uint8/uint8 with int32 bias and per-tensor "
+    "weights";
 
 class FullyConnectedKernel : public rt::Kernel {
  public:
@@ -99,6 +102,12 @@ class FullyConnectedKernel : public rt::Kernel {
   std::vector<QuantizedMultiplier> multipliers_;
   std::vector<int16_t> packed_weights_;
   bool has_bias_ = false;
+  // Hybrid (float32 input and output, int8 weights): weights are packed into packed_weights_.
+  bool hybrid_ = false;
+  HybridParams hybrid_params_;
+  std::vector<float> hybrid_scales_;
+  std::vector<int32_t> hybrid_row_sums_;
+  HybridScratch hybrid_scratch_;
 };
 
 Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
@@ -155,6 +164,7 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
   }
 
   dtype_ = in.dtype();
+  hybrid_ = false;
   const ir::DType wt = w.dtype(), ot = out.dtype();
   if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kFloat32 && ot == ir::DType::kFloat32) {
     if (bias && bias->dtype() != ir::DType::kFloat32)
@@ -162,6 +172,23 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
                           ir::DTypeName(bias->dtype()));
     return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
                                  &float_params_.act_max);
+  }
+  if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kInt8 && ot == ir::DType::kFloat32) {
+    // TFLite 2.9 fully_connected.cc EvalHybrid: per-row symmetric input quantization, or
+    // asymmetric when the op's asymmetric_quantize_inputs option is set; per-tensor weights.
+    if (bias && bias->dtype() != ir::DType::kFloat32)
+      return InvalidModel("{}hybrid fully-connected (float32 input, int8 weights) needs a "
+                          "float32 bias, got {}",
+                          args.Where(), ir::DTypeName(bias->dtype()));
+    QL_RETURN_IF_ERROR(PrepareHybridWeights(args, w, geom_.out_units, /*channel_axis=*/0,
+                                            /*allow_per_channel=*/false,
+                                            attrs->asymmetric_quantize_inputs, &hybrid_params_,
+                                            &hybrid_scales_, &hybrid_row_sums_));
+    QL_RETURN_IF_ERROR(FloatActivationBounds(args, attrs->activation, &hybrid_params_.act_min,
+                                             &hybrid_params_.act_max));
+    packed_weights_ = PackWeightsInt8(w.as<int8_t>(), w.num_elements(), 0);
+    hybrid_ = true;
+    return Status::Ok();
   }
   const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
   const bool is_uint8 =
@@ -201,6 +228,11 @@ Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
   rt::TensorRef& out = args.out(0);
   if (!in.data || !w.data || !out.data || (bias && !bias->data))
     return Internal("{}a tensor has no data at Eval", args.Where());
+  if (hybrid_) {
+    HybridFullyConnected(hybrid_params_, geom_, in.as<float>(), packed_weights_.data(),
+                         bias ? bias->as<float>() : nullptr, out.mut<float>(), &hybrid_scratch_);
+    return Status::Ok();
+  }
   switch (dtype_) {
     case ir::DType::kFloat32:
       FullyConnectedFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),

@@ -220,6 +220,7 @@ Result<ir::Attrs> ParseBuiltinOptions(const tfl::Operator& op, ir::OpType type, 
       if (const auto* o = op.builtin_options_as_FullyConnectedOptions()) {
         QL_ASSIGN_OR_RETURN(a.activation, ActivationFrom(o->fused_activation_function()));
         a.keep_num_dims = o->keep_num_dims();
+        a.asymmetric_quantize_inputs = o->asymmetric_quantize_inputs();
         if (o->weights_format() != tfl::FullyConnectedOptionsWeightsFormat::DEFAULT)
           return Unsupported("weights_format {} (shuffled weights) is not supported",
                              static_cast<int>(o->weights_format()));
