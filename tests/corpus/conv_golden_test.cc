@@ -152,8 +152,8 @@ TEST_P(ConvGolden, EveryConvFamilyOpMatches) {
     }
   }
   RecordProperty("checked_ops", checked);
-  std::printf("%s %s: %d conv-family ops checked, %d of them hybrid (bit for bit)\n", c.model.c_str(),
-              c.engine.c_str(), checked, hybrid_checked);
+  std::printf("%s %s: %d conv-family ops checked, %d of them hybrid (bit for bit)\n",
+              c.model.c_str(), c.engine.c_str(), checked, hybrid_checked);
 }
 
 INSTANTIATE_TEST_SUITE_P(Golden, ConvGolden, ::testing::ValuesIn(Cases()),

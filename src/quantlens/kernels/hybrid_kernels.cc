@@ -16,7 +16,8 @@ float SymmetricQuantizeFloats(const float* x, int n, int8_t* q) {
     return 1.0f;
   }
   // Upstream multiplies by the float inverse 127 / range rather than dividing by the scale; the
-  // two differ in the last ulp often enough to move a value across a rounding boundary.
+  // two can differ in the last ulp, which moves a value sitting on a tie across the rounding
+  // boundary (see HybridQuantize.SymmetricMultipliesByTheInverse).
   const float inv = static_cast<float>(kScale) / range;
   for (int i = 0; i < n; ++i) {
     const int32_t v = static_cast<int32_t>(RoundHalfAway(x[i] * inv));
@@ -172,7 +173,8 @@ void HybridConv2DImpl(const HybridParams& p, const ConvGeometry& g, const int16_
       if (count == kBlock) {
         Acc r[kBlock];
         DotInt16x4<Acc>(s->patches.data(), k, w, k, r);
-        for (int j = 0; j < kBlock; ++j) s->acc[static_cast<size_t>(j) * g.out_c + oc] = WrapInt32(r[j]);
+        for (int j = 0; j < kBlock; ++j)
+          s->acc[static_cast<size_t>(j) * g.out_c + oc] = WrapInt32(r[j]);
       } else {
         for (int j = 0; j < count; ++j)
           s->acc[static_cast<size_t>(j) * g.out_c + oc] =
