@@ -304,6 +304,15 @@ TEST(KerasLayers, ActivationLayers) {
              map([](double x) { return std::min(std::max(x, 0.0), 3.0); }));
   ExpectNear(run("ReLU", {{"max_value", 6.0}, {"negative_slope", 0.1}, {"threshold", 0.0}}),
              map([](double x) { return x >= 0 ? std::min(x, 6.0) : 0.1 * x; }));
+  // Threshold 0.5, slope 0.1, max 3, points {-4,-1,-0.25,0,0.5,2,7}: at or below the threshold
+  // the value is 0.1*(x-0.5) (0.5 itself is not above the threshold, so it gives 0); above it x
+  // clipped to 3.
+  ExpectNear(run("ReLU", {{"max_value", 3.0}, {"negative_slope", 0.1}, {"threshold", 0.5}}),
+             {-0.45, -0.15, -0.075, -0.05, 0.0, 2.0, 3.0});
+  // Negative threshold without max_value: Keras does not clip at 0, so -0.25 (> -0.5) passes
+  // through negative, and values at or below -0.5 give 0.
+  ExpectNear(run("ReLU", {{"max_value", nullptr}, {"negative_slope", 0.0}, {"threshold", -0.5}}),
+             {0.0, 0.0, -0.25, 0.0, 0.5, 2.0, 7.0});
   // Keras 2 LeakyReLU calls the slope alpha; with no value the layer's default is 0.3.
   ExpectNear(run("LeakyReLU", json::object()), map([](double x) { return x > 0 ? x : 0.3 * x; }));
   ExpectNear(run("LeakyReLU", {{"alpha", 0.1}}), map([](double x) { return x > 0 ? x : 0.1 * x; }));

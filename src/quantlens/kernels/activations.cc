@@ -78,24 +78,43 @@ class ReluKernel final : public rt::Kernel {
   }
 
  private:
-  // Keras lowers ReLU(max_value=m) to RELU with ActivationAttrs::max_value; a threshold or a
-  // negative slope has no TFLite counterpart and is refused rather than approximated.
+  // Keras lowers ReLU(max_value=m) to RELU with ActivationAttrs::max_value, and a ReLU with a
+  // threshold to RELU with threshold, alpha (negative slope) and max_value: TFLite has no such op,
+  // so only the float kernel takes them.
   Status PrepareKerasOptions(const rt::KernelArgs& args) {
     const auto* a = std::get_if<ir::ActivationAttrs>(&args.op.attrs);
     if (a == nullptr || kind_ != ReluKind::kRelu) return Status::Ok();
-    if (a->threshold != 0.0f || a->alpha != 0.0f) {
-      return Unsupported("{}RELU with threshold {} and negative slope {} is not supported (only "
-                         "max_value)",
-                         args.Where(), a->threshold, a->alpha);
-    }
+    if (!std::isfinite(a->threshold) || !std::isfinite(a->alpha))
+      return InvalidModel("{}RELU threshold {} and negative slope {} must be finite", args.Where(),
+                          a->threshold, a->alpha);
+    if (a->alpha != 0.0f && a->threshold == 0.0f)
+      return Unsupported("{}RELU with a negative slope and no threshold is LEAKY_RELU", args.Where());
     keras_max_ = a->max_value;
+    keras_threshold_ = a->threshold;
+    keras_slope_ = a->alpha;
+    if (keras_threshold_ != 0.0f && args.in(0).dtype() != ir::DType::kFloat32)
+      return Unsupported("{}RELU with threshold {} on quantized tensors has no TFLite kernel",
+                         args.Where(), keras_threshold_);
     return Status::Ok();
+  }
+
+  // Keras's relu(x, negative_slope, max_value, threshold) with a threshold, in Keras's own order:
+  // x * (x > threshold), clipped to [0, max_value] when there is a max_value, minus
+  // negative_slope * relu(threshold - x). (Without max_value, values in (threshold, 0) stay negative.)
+  static float KerasThresholdRelu(float x, float threshold, float slope, float max_value) {
+    float y = x > threshold ? x : 0.0f;
+    if (max_value >= 0.0f) y = std::min(std::max(y, 0.0f), max_value);
+    if (slope != 0.0f) y -= slope * std::max(threshold - x, 0.0f);
+    return y;
   }
 
   void EvalFloat(const rt::KernelArgs& args) const {
     switch (kind_) {
       case ReluKind::kRelu:
-        if (keras_max_ >= 0.0f) {
+        if (keras_threshold_ != 0.0f) {
+          const float t = keras_threshold_, k = keras_slope_, m = keras_max_;
+          ApplyUnary<float>(args, [t, k, m](float x) { return KerasThresholdRelu(x, t, k, m); });
+        } else if (keras_max_ >= 0.0f) {
           const float m = keras_max_;
           ApplyUnary<float>(args, [m](float x) { return std::min(std::max(x, 0.0f), m); });
         } else {
@@ -113,6 +132,8 @@ class ReluKernel final : public rt::Kernel {
 
   ReluKind kind_;
   float keras_max_ = -1.0f;
+  float keras_threshold_ = 0.0f;
+  float keras_slope_ = 0.0f;
   QuantizedReluParams p_;
 };
 

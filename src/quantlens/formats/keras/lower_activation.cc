@@ -130,12 +130,16 @@ Result<std::vector<Value>> LowerRelu(LayerCtx& ctx) {
   if (!ctx.cfg().IsNull("max_value") && max_value < 0)
     return ctx.Invalid("max_value {} must be >= 0", max_value);
   if (slope < 0) return ctx.Invalid("negative_slope {} must be >= 0", slope);
-  if (threshold != 0.0)
-    return ctx.Unsupported("threshold {} is not supported (no IR operation has a step at the threshold)",
-                           threshold);
   const bool has_max = !ctx.cfg().IsNull("max_value");
   Value y;
-  if (slope == 0.0) {
+  if (threshold != 0.0) {
+    // No TFLite op has a step at a threshold: the float RELU kernel takes Keras's full formula.
+    ir::ActivationAttrs a;
+    a.threshold = static_cast<float>(threshold);
+    a.alpha = static_cast<float>(slope);
+    a.max_value = has_max ? static_cast<float>(max_value) : -1.0f;
+    y = Unary(ctx, OpType::kRELU, x, a);
+  } else if (slope == 0.0) {
     if (has_max && max_value == 6.0) {
       y = Unary(ctx, OpType::kRELU6, x);
     } else {
