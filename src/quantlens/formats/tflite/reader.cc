@@ -97,8 +97,14 @@ Status ReadTensor(const tfl::Tensor& t, int index, const tfl::Model& model, ir::
   if (const auto* q = t.quantization()) {
     if (q->scale() != nullptr && q->scale()->size() > 0) {
       out.quant.scale.assign(q->scale()->begin(), q->scale()->end());
-      if (q->zero_point() != nullptr)
-        out.quant.zero_point.assign(q->zero_point()->begin(), q->zero_point()->end());
+      if (const auto* zp = q->zero_point()) {
+        // The verifier (flatbuffers 2.0.8) checks a vector's length field for 4-byte alignment
+        // only, so a corrupt file can place these int64 elements at 4 mod 8: copy bytes rather
+        // than load misaligned int64s. Little-endian, as every TFLite file.
+        out.quant.zero_point.resize(zp->size());
+        if (zp->size() > 0)
+          std::memcpy(out.quant.zero_point.data(), zp->Data(), zp->size() * sizeof(int64_t));
+      }
       // Kept even with a single scale (person_detect.tflite stores 3 there); only per-axis
       // quantization gives it a meaning, and ir::VerifyGraph checks it in that case.
       out.quant.axis = q->quantized_dimension();
