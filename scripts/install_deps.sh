@@ -4,7 +4,12 @@
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev
       libhdf5-dev nlohmann-json3-dev libzip-dev libcli11-dev libfmt-dev libstb-dev libgtest-dev
-      python3-numpy nodejs npm)
+      python3-numpy)
+# Node.js and npm fetch the genuine TFLite C library for the differential tests. Machines that
+# already have a Node.js with its own npm (e.g. a vendor build) keep it: Debian's npm package
+# conflicts with those.
+command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+command -v npm >/dev/null 2>&1 || pkgs+=(npm)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
