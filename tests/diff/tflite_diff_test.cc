@@ -1,6 +1,8 @@
 // Differential tests against the genuine TFLite 2.9 C library (libtensorflowlite_c.so from npm
 // tfjs-tflite-node@0.0.2). For every int8/uint8 golden model, seeded random inputs over the input's
-// whole integer range must give byte-identical outputs in quantlens and in TFLite:
+// whole integer range must give byte-identical outputs in quantlens and in TFLite (a float input
+// that the model quantizes first gets random values of that QUANTIZE op's integer grid, so
+// models with float inputs and outputs around an integer body are covered too):
 //  - profile tflite-x86 against the library as is (ruy's x86 SIMD kernels);
 //  - profile tflite-wasm (int8 models) against the library with RUY_PATHS=1 (ruy's portable
 //    kernel, the arithmetic of the WebAssembly build), checked to really change results.
@@ -13,6 +15,7 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -158,23 +161,88 @@ std::string DescribeDiff(const std::vector<uint8_t>& ours, const std::vector<uin
                      ours.size() / es, first, value(ours, first), value(theirs, first));
 }
 
+// How random values for one model input are drawn.
+struct InputDomain {
+  bool raw_bytes = true;  // int8/uint8 input: every byte value equally likely
+  // Float input consumed by a QUANTIZE op: x = float32(scale * (q - zero_point)) for a uniform q
+  // in [qmin, qmax], so TFLite's and quantlens's quantization see the same exact grid values.
+  float scale = 0.0f;
+  int32_t zero_point = 0, qmin = 0, qmax = 0;
+};
+
 struct DiffCase {
   std::string model;   // golden folder name
   std::string path;    // .tflite
   rt::Profile profile;
+  std::vector<InputDomain> inputs;
 };
 // Keeps gtest from dumping the struct's bytes in test listings.
 void PrintTo(const DiffCase& c, std::ostream* os) { *os << c.model << " " << rt::ProfileName(c.profile); }
 
+// The input domains of an integer model, or nullopt if `g` is not one (a float model, or a
+// dynamic-range model whose only integers are its weights). `has_int8` tells whether any
+// activation is int8 (the tflite-wasm case applies to those).
+std::optional<std::vector<InputDomain>> IntegerModelInputs(const ir::Graph& g, bool* has_int8) {
+  *has_int8 = false;
+  bool integer_activations = false;
+  for (const ir::Tensor& t : g.tensors) {
+    if (t.is_constant || t.quant.empty()) continue;
+    if (t.dtype == ir::DType::kInt8) *has_int8 = integer_activations = true;
+    if (t.dtype == ir::DType::kUInt8) integer_activations = true;
+  }
+  if (!integer_activations) return std::nullopt;
+  std::vector<InputDomain> domains;
+  for (int in : g.inputs) {
+    const ir::Tensor& t = g.tensors[in];
+    if (t.dtype == ir::DType::kInt8 || t.dtype == ir::DType::kUInt8) {
+      domains.push_back({});
+      continue;
+    }
+    if (t.dtype != ir::DType::kFloat32) return std::nullopt;
+    const ir::Op* quantize = nullptr;
+    for (const ir::Op& op : g.ops)
+      if (op.type == ir::OpType::kQUANTIZE && !op.inputs.empty() && op.inputs[0] == in) quantize = &op;
+    if (!quantize) return std::nullopt;
+    const ir::Tensor& q = g.tensors[quantize->outputs[0]];
+    if (q.quant.empty() || q.quant.per_axis()) return std::nullopt;
+    InputDomain d;
+    d.raw_bytes = false;
+    d.scale = q.quant.scale[0];
+    d.zero_point = q.quant.zero_point.empty() ? 0 : static_cast<int32_t>(q.quant.zero_point[0]);
+    d.qmin = q.dtype == ir::DType::kUInt8 ? 0 : -128;
+    d.qmax = q.dtype == ir::DType::kUInt8 ? 255 : 127;
+    domains.push_back(d);
+  }
+  return domains;
+}
+
 std::vector<DiffCase> DiffCases() {
   std::vector<DiffCase> cases;
   for (const GoldenModel& m : testing::ListGoldenModels()) {
-    const std::string t = m.IntegerInputType();
-    if (t.empty() || m.model_path.empty()) continue;
-    cases.push_back({m.name, m.model_path, rt::Profile::kTfliteX86});
-    if (t == "int8") cases.push_back({m.name, m.model_path, rt::Profile::kTfliteWasm});
+    if (m.model_path.empty()) continue;
+    auto graph = LoadModel(m.model_path);
+    if (!graph.ok()) continue;  // the golden test reports unreadable models
+    bool has_int8 = false;
+    auto domains = IntegerModelInputs(*graph, &has_int8);
+    if (!domains) continue;
+    cases.push_back({m.name, m.model_path, rt::Profile::kTfliteX86, *domains});
+    if (has_int8) cases.push_back({m.name, m.model_path, rt::Profile::kTfliteWasm, *domains});
   }
   return cases;
+}
+
+// Seeded random bytes for input `i` of `c` (`bytes` long).
+std::vector<uint8_t> RandomInput(const DiffCase& c, int i, size_t bytes, uint32_t seed) {
+  const InputDomain& d = c.inputs[i];
+  if (d.raw_bytes) return RandomBytes(bytes, seed);
+  std::mt19937 rng(seed);
+  std::vector<uint8_t> v(bytes);
+  for (size_t k = 0; k + 4 <= bytes; k += 4) {
+    const int32_t q = d.qmin + static_cast<int32_t>(rng() % static_cast<uint32_t>(d.qmax - d.qmin + 1));
+    const float x = d.scale * static_cast<float>(q - d.zero_point);
+    std::memcpy(&v[k], &x, 4);
+  }
+  return v;
 }
 
 class TfliteDiff : public ::testing::TestWithParam<DiffCase> {};
@@ -198,7 +266,7 @@ TEST_P(TfliteDiff, RandomInputsGiveIdenticalOutputs) {
   for (int s = 0; s < kSeeds; ++s) {
     std::vector<std::vector<uint8_t>> inputs;
     for (int i = 0; i < ql.num_inputs(); ++i)
-      inputs.push_back(RandomBytes(TfLiteTensorByteSize(genuine.input(i)), kSeedBase + 1000 * s + i));
+      inputs.push_back(RandomInput(c, i, TfLiteTensorByteSize(genuine.input(i)), kSeedBase + 1000 * s + i));
     std::vector<std::vector<uint8_t>> theirs;
     ASSERT_TRUE(genuine.Run(inputs, &theirs)) << "TFLite failed on seed " << s << ": " << genuine.error();
     for (int i = 0; i < ql.num_inputs(); ++i) {
@@ -247,7 +315,7 @@ TEST(TfliteDiffSetup, RuyPortablePathChangesSomeResults) {
     for (int s = 0; s < kSeeds; ++s) {
       std::vector<std::vector<uint8_t>> inputs, a, b;
       for (int i = 0; i < simd.num_inputs(); ++i)
-        inputs.push_back(RandomBytes(TfLiteTensorByteSize(simd.input(i)), kSeedBase + 1000 * s + i));
+        inputs.push_back(RandomInput(c, i, TfLiteTensorByteSize(simd.input(i)), kSeedBase + 1000 * s + i));
       ASSERT_TRUE(simd.Run(inputs, &a));
       ASSERT_TRUE(portable.Run(inputs, &b));
       if (a != b) {
