@@ -306,6 +306,55 @@ Status PrepareConvGeometry(const rt::KernelArgs& args, const ir::ConvAttrs& attr
   return Status::Ok();
 }
 
+Status CheckConvFamilyOperands(const rt::KernelArgs& args) {
+  if (args.num_inputs() < 2 || args.num_inputs() > 3 || args.num_outputs() != 1)
+    return InvalidModel("{}expects 2 or 3 inputs (input, weights, optional bias) and 1 output, "
+                        "got {} and {}",
+                        args.Where(), args.num_inputs(), args.num_outputs());
+  if (!args.inputs[0] || !args.inputs[1])
+    return InvalidModel("{}input and weights are required inputs", args.Where());
+  return Status::Ok();
+}
+
+Status CheckBiasSize(const rt::KernelArgs& args, const rt::TensorRef& bias, int64_t out_c,
+                     const char* per) {
+  QL_RETURN_IF_ERROR(CheckIndexable(args, bias, "bias"));
+  if (bias.num_elements() != out_c)
+    return InvalidModel("{}bias '{}' has {} elements; it needs one per {} ({})", args.Where(),
+                        bias.info->name, bias.num_elements(), per, out_c);
+  return Status::Ok();
+}
+
+Status PrepareConvQuantParams(const rt::KernelArgs& args, ir::Activation act,
+                              const rt::TensorRef& in, const rt::TensorRef& w,
+                              const rt::TensorRef& out, const QuantizedConvSetup& setup,
+                              std::vector<QuantizedMultiplier>* multipliers,
+                              ConvQuantParams* params) {
+  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, in, "input"));
+  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, out, "output"));
+  QL_ASSIGN_OR_RETURN(const int32_t z_w, WeightZeroPoint(args, w));
+  QL_ASSIGN_OR_RETURN(*multipliers,
+                      ChannelMultipliers(args, in, w, out, setup.out_c, setup.channel_axis,
+                                         setup.allow_per_axis, setup.form));
+  if (setup.always_double_rounding) {
+    params->rounding = Rounding::kDouble;
+  } else {
+    QL_ASSIGN_OR_RETURN(params->rounding, GemmRoundingFor(args, in.dtype()));
+  }
+  params->input_offset = in.zero_point();
+  params->weight_offset = z_w;
+  params->output_offset = out.zero_point();
+  params->multipliers = *multipliers;
+  return QuantizedActivationBounds(args, act, out, &params->act_min, &params->act_max);
+}
+
+std::vector<int16_t> PackStaticWeights(const rt::TensorRef& w, int32_t weight_offset) {
+  if (!w.is_static || !w.data) return {};
+  return w.dtype() == ir::DType::kInt8
+             ? PackWeightsInt8(w.as<int8_t>(), w.num_elements(), weight_offset)
+             : PackWeightsUInt8(w.as<uint8_t>(), w.num_elements(), weight_offset);
+}
+
 // ---------------------------------------------------------------------------------------------
 // CONV_2D reference math.
 
@@ -386,12 +435,7 @@ class Conv2DKernel : public rt::Kernel {
 };
 
 Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
-  if (args.num_inputs() < 2 || args.num_inputs() > 3 || args.num_outputs() != 1)
-    return InvalidModel("{}expects 2 or 3 inputs (input, weights, optional bias) and 1 output, "
-                        "got {} and {}",
-                        args.Where(), args.num_inputs(), args.num_outputs());
-  if (!args.inputs[0] || !args.inputs[1])
-    return InvalidModel("{}input and weights are required inputs", args.Where());
+  QL_RETURN_IF_ERROR(CheckConvFamilyOperands(args));
   const auto* attrs = std::get_if<ir::ConvAttrs>(&args.op.attrs);
   if (!attrs) return InvalidModel("{}has no convolution options", args.Where());
   const rt::TensorRef& in = args.in(0);
@@ -424,12 +468,7 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   out.shape = {g.batch, g.out_h, g.out_w, g.out_c};
   QL_RETURN_IF_ERROR(CheckIndexable(args, out, "output"));
 
-  if (bias) {
-    QL_RETURN_IF_ERROR(CheckIndexable(args, *bias, "bias"));
-    if (bias->num_elements() != g.out_c)
-      return InvalidModel("{}bias '{}' has {} elements; it needs one per output channel ({})",
-                          args.Where(), bias->info->name, bias->num_elements(), g.out_c);
-  }
+  if (bias) QL_RETURN_IF_ERROR(CheckBiasSize(args, *bias, g.out_c, "output channel"));
 
   dtype_ = in.dtype();
   hybrid_ = false;
@@ -451,27 +490,15 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
     return InvalidModel("{}quantized convolution needs an int32 bias, got {}", args.Where(),
                         ir::DTypeName(bias->dtype()));
 
-  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, in, "input"));
-  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, out, "output"));
-  QL_ASSIGN_OR_RETURN(const int32_t z_w, WeightZeroPoint(args, w));
+  QuantizedConvSetup setup;
+  setup.out_c = g.out_c;
+  setup.channel_axis = 0;
+  setup.allow_per_axis = is_int8;
   // int8 multipliers use the double product, uint8 the float32 product (docs/arithmetic.md).
-  QL_ASSIGN_OR_RETURN(multipliers_,
-                      ChannelMultipliers(args, in, w, out, g.out_c, /*channel_axis=*/0,
-                                         /*allow_per_axis=*/is_int8,
-                                         is_int8 ? MultiplierForm::kDoubleProduct
-                                                 : MultiplierForm::kFloatProduct));
-  QL_ASSIGN_OR_RETURN(quant_params_.rounding, GemmRoundingFor(args, dtype_));
-  quant_params_.input_offset = in.zero_point();
-  quant_params_.weight_offset = z_w;
-  quant_params_.output_offset = out.zero_point();
-  quant_params_.multipliers = multipliers_;
-  QL_RETURN_IF_ERROR(QuantizedActivationBounds(args, attrs->activation, out,
-                                               &quant_params_.act_min, &quant_params_.act_max));
-  packed_weights_.clear();
-  if (w.is_static && w.data) {
-    packed_weights_ = is_int8 ? PackWeightsInt8(w.as<int8_t>(), w.num_elements(), z_w)
-                              : PackWeightsUInt8(w.as<uint8_t>(), w.num_elements(), z_w);
-  }
+  setup.form = is_int8 ? MultiplierForm::kDoubleProduct : MultiplierForm::kFloatProduct;
+  QL_RETURN_IF_ERROR(PrepareConvQuantParams(args, attrs->activation, in, w, out, setup,
+                                            &multipliers_, &quant_params_));
+  packed_weights_ = PackStaticWeights(w, quant_params_.weight_offset);
   return Status::Ok();
 }
 

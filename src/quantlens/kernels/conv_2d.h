@@ -206,6 +206,41 @@ Status CheckIndexable(const rt::KernelArgs& args, const rt::TensorRef& t, const 
 // XNNPACK profile, whose fp32 requantization is not implemented here.
 Result<Rounding> GemmRoundingFor(const rt::KernelArgs& args, ir::DType dtype);
 
+// The operand checks CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED share: 2 or 3 inputs
+// (input, weights, optional bias), both of the first two present, and 1 output.
+Status CheckConvFamilyOperands(const rt::KernelArgs& args);
+
+// Refuses a bias that cannot be indexed or does not hold one element per output channel
+// (`per` names the channel for the message: "output channel", "output unit").
+Status CheckBiasSize(const rt::KernelArgs& args, const rt::TensorRef& bias, int64_t out_c,
+                     const char* per);
+
+// What differs between the conv-family ops in the int8/uint8 half of Prepare.
+struct QuantizedConvSetup {
+  int out_c = 1;          // one multiplier per output channel (or output unit)
+  int channel_axis = 0;   // weights axis that per-channel scales run along
+  bool allow_per_axis = false;
+  MultiplierForm form = MultiplierForm::kDoubleProduct;
+  // GEMM-backed ops (CONV_2D, FULLY_CONNECTED) leave this false and take GemmRoundingFor, after
+  // the multipliers are formed; DEPTHWISE_CONV_2D requantizes with gemmlowp double rounding in
+  // every build and sets it.
+  bool always_double_rounding = false;
+};
+
+// The int8/uint8 half of a conv-family Prepare, once the type combination and the bias type are
+// known good: per-tensor input/output quantization, weight zero point, per-channel multipliers,
+// rounding and fused-activation clamp. Fills `params`; `multipliers` owns what
+// params->multipliers points to.
+Status PrepareConvQuantParams(const rt::KernelArgs& args, ir::Activation act,
+                              const rt::TensorRef& in, const rt::TensorRef& w,
+                              const rt::TensorRef& out, const QuantizedConvSetup& setup,
+                              std::vector<QuantizedMultiplier>* multipliers,
+                              ConvQuantParams* params);
+
+// Static int8/uint8 weights minus `weight_offset` (PackWeights*), or empty when the weights are
+// computed at run time (Eval then packs per call).
+std::vector<int16_t> PackStaticWeights(const rt::TensorRef& w, int32_t weight_offset);
+
 std::unique_ptr<rt::Kernel> MakeConv2D();
 // TRANSPOSE_CONV (float32 only), defined in transpose_conv.cc. Weights are OHWI; g.in_* is the
 // input, g.out_* the output, pad_top/pad_left the forward convolution's padding.

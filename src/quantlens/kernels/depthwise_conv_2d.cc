@@ -140,12 +140,7 @@ class DepthwiseConv2DKernel : public rt::Kernel {
 };
 
 Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
-  if (args.num_inputs() < 2 || args.num_inputs() > 3 || args.num_outputs() != 1)
-    return InvalidModel("{}expects 2 or 3 inputs (input, weights, optional bias) and 1 output, "
-                        "got {} and {}",
-                        args.Where(), args.num_inputs(), args.num_outputs());
-  if (!args.inputs[0] || !args.inputs[1])
-    return InvalidModel("{}input and weights are required inputs", args.Where());
+  QL_RETURN_IF_ERROR(CheckConvFamilyOperands(args));
   const auto* attrs = std::get_if<ir::ConvAttrs>(&args.op.attrs);
   if (!attrs) return InvalidModel("{}has no convolution options", args.Where());
   const rt::TensorRef& in = args.in(0);
@@ -180,12 +175,7 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
   g.depth_multiplier = static_cast<int>(out_c / in_c);
   out.shape = {g.batch, g.out_h, g.out_w, g.out_c};
   QL_RETURN_IF_ERROR(CheckIndexable(args, out, "output"));
-  if (bias) {
-    QL_RETURN_IF_ERROR(CheckIndexable(args, *bias, "bias"));
-    if (bias->num_elements() != g.out_c)
-      return InvalidModel("{}bias '{}' has {} elements; it needs one per output channel ({})",
-                          args.Where(), bias->info->name, bias->num_elements(), g.out_c);
-  }
+  if (bias) QL_RETURN_IF_ERROR(CheckBiasSize(args, *bias, g.out_c, "output channel"));
 
   dtype_ = in.dtype();
   const ir::DType wt = w.dtype(), ot = out.dtype();
@@ -207,27 +197,16 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
     return Unsupported("{}XNNPACK requantization (fp32) is not implemented for {}", args.Where(),
                        ir::DTypeName(dtype_));
 
-  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, in, "input"));
-  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, out, "output"));
-  QL_ASSIGN_OR_RETURN(const int32_t z_w, WeightZeroPoint(args, w));
-  QL_ASSIGN_OR_RETURN(multipliers_,
-                      ChannelMultipliers(args, in, w, out, g.out_c, /*channel_axis=*/3,
-                                         /*allow_per_axis=*/is_int8,
-                                         is_int8 ? MultiplierForm::kDoubleProduct
-                                                 : MultiplierForm::kFloatProduct));
+  QuantizedConvSetup setup;
+  setup.out_c = g.out_c;
+  setup.channel_axis = 3;
+  setup.allow_per_axis = is_int8;
+  setup.form = is_int8 ? MultiplierForm::kDoubleProduct : MultiplierForm::kFloatProduct;
   // Both builtin builds requantize depthwise with gemmlowp double rounding, whatever the type.
-  quant_params_.rounding = Rounding::kDouble;
-  quant_params_.input_offset = in.zero_point();
-  quant_params_.weight_offset = z_w;
-  quant_params_.output_offset = out.zero_point();
-  quant_params_.multipliers = multipliers_;
-  QL_RETURN_IF_ERROR(QuantizedActivationBounds(args, attrs->activation, out,
-                                               &quant_params_.act_min, &quant_params_.act_max));
-  packed_weights_.clear();
-  if (w.is_static && w.data) {
-    packed_weights_ = is_int8 ? PackWeightsInt8(w.as<int8_t>(), w.num_elements(), z_w)
-                              : PackWeightsUInt8(w.as<uint8_t>(), w.num_elements(), z_w);
-  }
+  setup.always_double_rounding = true;
+  QL_RETURN_IF_ERROR(PrepareConvQuantParams(args, attrs->activation, in, w, out, setup,
+                                            &multipliers_, &quant_params_));
+  packed_weights_ = PackStaticWeights(w, quant_params_.weight_offset);
   return Status::Ok();
 }
 

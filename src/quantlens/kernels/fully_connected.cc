@@ -111,12 +111,7 @@ class FullyConnectedKernel : public rt::Kernel {
 };
 
 Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
-  if (args.num_inputs() < 2 || args.num_inputs() > 3 || args.num_outputs() != 1)
-    return InvalidModel("{}expects 2 or 3 inputs (input, weights, optional bias) and 1 output, "
-                        "got {} and {}",
-                        args.Where(), args.num_inputs(), args.num_outputs());
-  if (!args.inputs[0] || !args.inputs[1])
-    return InvalidModel("{}input and weights are required inputs", args.Where());
+  QL_RETURN_IF_ERROR(CheckConvFamilyOperands(args));
   const auto* attrs = std::get_if<ir::FullyConnectedAttrs>(&args.op.attrs);
   if (!attrs) return InvalidModel("{}has no fully-connected options", args.Where());
   const rt::TensorRef& in = args.in(0);
@@ -156,12 +151,7 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
     out.shape = {geom_.batch, units};
   }
   QL_RETURN_IF_ERROR(CheckIndexable(args, out, "output"));
-  if (bias) {
-    QL_RETURN_IF_ERROR(CheckIndexable(args, *bias, "bias"));
-    if (bias->num_elements() != units)
-      return InvalidModel("{}bias '{}' has {} elements; it needs one per output unit ({})",
-                          args.Where(), bias->info->name, bias->num_elements(), units);
-  }
+  if (bias) QL_RETURN_IF_ERROR(CheckBiasSize(args, *bias, units, "output unit"));
 
   dtype_ = in.dtype();
   hybrid_ = false;
@@ -198,26 +188,16 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
     return InvalidModel("{}quantized fully-connected needs an int32 bias, got {}", args.Where(),
                         ir::DTypeName(bias->dtype()));
 
-  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, in, "input"));
-  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, out, "output"));
-  QL_ASSIGN_OR_RETURN(const int32_t z_w, WeightZeroPoint(args, w));
+  QuantizedConvSetup setup;
+  setup.out_c = geom_.out_units;
+  setup.channel_axis = 0;
   // Per-channel FULLY_CONNECTED weights are newer than the builds we reproduce: refused, and the
   // multiplier uses the float32 product for both 8-bit types (docs/arithmetic.md).
-  QL_ASSIGN_OR_RETURN(multipliers_,
-                      ChannelMultipliers(args, in, w, out, geom_.out_units, /*channel_axis=*/0,
-                                         /*allow_per_axis=*/false, MultiplierForm::kFloatProduct));
-  QL_ASSIGN_OR_RETURN(quant_params_.rounding, GemmRoundingFor(args, dtype_));
-  quant_params_.input_offset = in.zero_point();
-  quant_params_.weight_offset = z_w;
-  quant_params_.output_offset = out.zero_point();
-  quant_params_.multipliers = multipliers_;
-  QL_RETURN_IF_ERROR(QuantizedActivationBounds(args, attrs->activation, out,
-                                               &quant_params_.act_min, &quant_params_.act_max));
-  packed_weights_.clear();
-  if (w.is_static && w.data) {
-    packed_weights_ = is_int8 ? PackWeightsInt8(w.as<int8_t>(), w.num_elements(), z_w)
-                              : PackWeightsUInt8(w.as<uint8_t>(), w.num_elements(), z_w);
-  }
+  setup.allow_per_axis = false;
+  setup.form = MultiplierForm::kFloatProduct;
+  QL_RETURN_IF_ERROR(PrepareConvQuantParams(args, attrs->activation, in, w, out, setup,
+                                            &multipliers_, &quant_params_));
+  packed_weights_ = PackStaticWeights(w, quant_params_.weight_offset);
   return Status::Ok();
 }
 
