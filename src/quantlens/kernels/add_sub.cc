@@ -38,24 +38,16 @@ inline int32_t QuantizedAddSubElement(const QuantizedAddSubParams& p, int32_t q1
   return std::clamp(out, p.act_min, p.act_max);
 }
 
-class AddSubKernel final : public BinaryElementwiseKernel {
+class AddSubKernel final : public FusedClampBinaryKernel {
  public:
   explicit AddSubKernel(bool subtract) : subtract_(subtract) {}
 
   Status Prepare(const rt::KernelArgs& args) override {
-    QL_RETURN_IF_ERROR(PrepareBroadcast(args));
-    act_ = FusedActivation(args.op);
-    QL_RETURN_IF_ERROR(CheckClampActivation(args, act_));
-    if (!SameDTypes(args)) return UnsupportedTypes(args, kSupported);
+    QL_RETURN_IF_ERROR(PrepareFusedClamp(args, kSupported));
     switch (args.out(0).dtype()) {
       case ir::DType::kFloat32:
-        FloatActivationRange(act_, &float_min_, &float_max_);
-        return Status::Ok();
       case ir::DType::kInt32:
-        IntegerActivationRange(act_, &i32_min_, &i32_max_);
-        return Status::Ok();
       case ir::DType::kInt64:
-        IntegerActivationRange(act_, &i64_min_, &i64_max_);
         return Status::Ok();
       case ir::DType::kInt8:
       case ir::DType::kUInt8:
@@ -139,10 +131,6 @@ class AddSubKernel final : public BinaryElementwiseKernel {
   }
 
   bool subtract_;
-  ir::Activation act_ = ir::Activation::kNone;
-  float float_min_ = 0, float_max_ = 0;
-  int32_t i32_min_ = 0, i32_max_ = 0;
-  int64_t i64_min_ = 0, i64_max_ = 0;
   QuantizedAddSubParams p_;
 };
 

@@ -13,19 +13,13 @@ namespace {
 
 // DIV: float32 with fused clamp; int32 truncating division with fused clamp (a zero divisor is an
 // error rather than the crash it is in TFLite).
-class DivKernel final : public BinaryElementwiseKernel {
+class DivKernel final : public FusedClampBinaryKernel {
  public:
   Status Prepare(const rt::KernelArgs& args) override {
-    QL_RETURN_IF_ERROR(PrepareBroadcast(args));
-    act_ = FusedActivation(args.op);
-    QL_RETURN_IF_ERROR(CheckClampActivation(args, act_));
-    if (!SameDTypes(args)) return UnsupportedTypes(args, kSupported);
+    QL_RETURN_IF_ERROR(PrepareFusedClamp(args, kSupported));
     switch (args.out(0).dtype()) {
       case ir::DType::kFloat32:
-        FloatActivationRange(act_, &float_min_, &float_max_);
-        return Status::Ok();
       case ir::DType::kInt32:
-        IntegerActivationRange(act_, &i32_min_, &i32_max_);
         return Status::Ok();
       default:
         return UnsupportedTypes(args, kSupported);
@@ -60,9 +54,6 @@ class DivKernel final : public BinaryElementwiseKernel {
 
  private:
   static constexpr std::string_view kSupported = "float32, int32 with all operands of one dtype";
-  ir::Activation act_ = ir::Activation::kNone;
-  float float_min_ = 0, float_max_ = 0;
-  int32_t i32_min_ = 0, i32_max_ = 0;
 };
 
 // MAXIMUM / MINIMUM. TFLite compares with `a > b ? a : b` (`a < b ? a : b`), so a NaN first

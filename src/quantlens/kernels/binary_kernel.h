@@ -4,6 +4,7 @@
 
 #include "quantlens/kernels/broadcast.h"
 #include "quantlens/kernels/elementwise_common.h"
+#include "quantlens/kernels/quant_math.h"
 #include "quantlens/runtime/kernel.h"
 
 namespace ql::kern {
@@ -33,6 +34,30 @@ class BinaryElementwiseKernel : public rt::Kernel {
   }
 
   BinaryBroadcast bcast_;
+};
+
+// The binary ops with a fused activation (ADD, SUB, MUL, DIV). Only clamping activations are
+// accepted; float32/int32/int64 outputs clamp to the bounds PrepareFusedClamp fixes.
+class FusedClampBinaryKernel : public BinaryElementwiseKernel {
+ protected:
+  // PrepareBroadcast, the fused activation (refusing TANH/SIGN_BIT), one dtype for all operands
+  // (else UnsupportedTypes with `supported`), and the clamp bounds for every unquantized dtype
+  // (the op's Eval reads only those of its output dtype).
+  Status PrepareFusedClamp(const rt::KernelArgs& args, std::string_view supported) {
+    QL_RETURN_IF_ERROR(PrepareBroadcast(args));
+    act_ = FusedActivation(args.op);
+    QL_RETURN_IF_ERROR(CheckClampActivation(args, act_));
+    if (!SameDTypes(args)) return UnsupportedTypes(args, supported);
+    FloatActivationRange(act_, &float_min_, &float_max_);
+    IntegerActivationRange(act_, &i32_min_, &i32_max_);
+    IntegerActivationRange(act_, &i64_min_, &i64_max_);
+    return Status::Ok();
+  }
+
+  ir::Activation act_ = ir::Activation::kNone;
+  float float_min_ = 0, float_max_ = 0;
+  int32_t i32_min_ = 0, i32_max_ = 0;
+  int64_t i64_min_ = 0, i64_max_ = 0;
 };
 
 }  // namespace ql::kern

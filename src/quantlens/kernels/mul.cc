@@ -33,22 +33,14 @@ inline double MulRealMultiplier(float s1, float s2, float s_out) {
   return static_cast<double>(ratio);
 }
 
-class MulKernel final : public BinaryElementwiseKernel {
+class MulKernel final : public FusedClampBinaryKernel {
  public:
   Status Prepare(const rt::KernelArgs& args) override {
-    QL_RETURN_IF_ERROR(PrepareBroadcast(args));
-    act_ = FusedActivation(args.op);
-    QL_RETURN_IF_ERROR(CheckClampActivation(args, act_));
-    if (!SameDTypes(args)) return UnsupportedTypes(args, kSupported);
+    QL_RETURN_IF_ERROR(PrepareFusedClamp(args, kSupported));
     switch (args.out(0).dtype()) {
       case ir::DType::kFloat32:
-        FloatActivationRange(act_, &float_min_, &float_max_);
-        return Status::Ok();
       case ir::DType::kInt32:
-        IntegerActivationRange(act_, &i32_min_, &i32_max_);
-        return Status::Ok();
       case ir::DType::kInt64:
-        IntegerActivationRange(act_, &i64_min_, &i64_max_);
         return Status::Ok();
       case ir::DType::kInt8:
       case ir::DType::kUInt8: {
@@ -107,10 +99,6 @@ class MulKernel final : public BinaryElementwiseKernel {
   static constexpr std::string_view kSupported =
       "float32, int32, int64, int8, uint8 with all operands of one dtype";
 
-  ir::Activation act_ = ir::Activation::kNone;
-  float float_min_ = 0, float_max_ = 0;
-  int32_t i32_min_ = 0, i32_max_ = 0;
-  int64_t i64_min_ = 0, i64_max_ = 0;
   QuantizedMulParams p_;
 };
 
