@@ -66,7 +66,12 @@ void ResizeBilinearFloat2x(const ResizeGeometry& g, const float* in, float* out)
       }
 }
 
-void ResizeBilinearFloat(const ResizeGeometry& g, const float* in, float* out) {
+// Calls pixel(o, src, w) for every output pixel, where o is the pixel's first output element,
+// src[k] the first input element of corner k in the order (y0,x0), (y0,x1), (y1,x0), (y1,x1), and
+// w[k] that corner's float weight. The float32 and uint8 kernels share these coordinates and
+// weights and differ only in how they combine the corners.
+template <typename Pixel>
+void ForEachBilinearPixel(const ResizeGeometry& g, Pixel pixel) {
   const float sh = FloatScale(g.in_h, g.out_h, g.align_corners);
   const float sw = FloatScale(g.in_w, g.out_w, g.align_corners);
   for (int64_t b = 0; b < g.batch; ++b)
@@ -79,37 +84,29 @@ void ResizeBilinearFloat(const ResizeGeometry& g, const float* in, float* out) {
         const float w[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
         const int64_t src[4] = {Nhwc(g, b, cy.lo, cx.lo), Nhwc(g, b, cy.lo, cx.hi),
                                 Nhwc(g, b, cy.hi, cx.lo), Nhwc(g, b, cy.hi, cx.hi)};
-        float* o = out + ((b * g.out_h + y) * g.out_w + x) * g.depth;
-        for (int64_t c = 0; c < g.depth; ++c) {
-          float acc = 0.0f;
-          for (int k = 0; k < 4; ++k) acc += in[src[k] + c] * w[k];
-          o[c] = acc;
-        }
+        pixel(((b * g.out_h + y) * g.out_w + x) * g.depth, src, w);
       }
     }
 }
 
-void ResizeBilinearUInt8(const ResizeGeometry& g, const uint8_t* in, uint8_t* out) {
-  const float sh = FloatScale(g.in_h, g.out_h, g.align_corners);
-  const float sw = FloatScale(g.in_w, g.out_w, g.align_corners);
-  for (int64_t b = 0; b < g.batch; ++b)
-    for (int64_t y = 0; y < g.out_h; ++y) {
-      const FloatCoord cy = ComputeFloatCoord(y, sh, g.half_pixel, g.in_h);
-      const float fy = cy.pos - static_cast<float>(cy.lo);
-      for (int64_t x = 0; x < g.out_w; ++x) {
-        const FloatCoord cx = ComputeFloatCoord(x, sw, g.half_pixel, g.in_w);
-        const float fx = cx.pos - static_cast<float>(cx.lo);
-        const float w[4] = {(1 - fy) * (1 - fx), (1 - fy) * fx, fy * (1 - fx), fy * fx};
-        const int64_t src[4] = {Nhwc(g, b, cy.lo, cx.lo), Nhwc(g, b, cy.lo, cx.hi),
-                                Nhwc(g, b, cy.hi, cx.lo), Nhwc(g, b, cy.hi, cx.hi)};
-        uint8_t* o = out + ((b * g.out_h + y) * g.out_w + x) * g.depth;
-        for (int64_t c = 0; c < g.depth; ++c) {
-          const float v = in[src[0] + c] * w[0] + in[src[1] + c] * w[1] + in[src[2] + c] * w[2] +
-                          in[src[3] + c] * w[3] + 0.5f;
-          o[c] = static_cast<uint8_t>(v);  // truncation after the +0.5f: TFLite's rounding here
-        }
-      }
+void ResizeBilinearFloat(const ResizeGeometry& g, const float* in, float* out) {
+  ForEachBilinearPixel(g, [&](int64_t o, const int64_t* src, const float* w) {
+    for (int64_t c = 0; c < g.depth; ++c) {
+      float acc = 0.0f;
+      for (int k = 0; k < 4; ++k) acc += in[src[k] + c] * w[k];
+      out[o + c] = acc;
     }
+  });
+}
+
+void ResizeBilinearUInt8(const ResizeGeometry& g, const uint8_t* in, uint8_t* out) {
+  ForEachBilinearPixel(g, [&](int64_t o, const int64_t* src, const float* w) {
+    for (int64_t c = 0; c < g.depth; ++c) {
+      const float v = in[src[0] + c] * w[0] + in[src[1] + c] * w[1] + in[src[2] + c] * w[2] +
+                      in[src[3] + c] * w[3] + 0.5f;
+      out[o + c] = static_cast<uint8_t>(v);  // truncation after the +0.5f: TFLite's rounding here
+    }
+  });
 }
 
 // Integer coordinates with 10 fractional bits ("div" truncates toward zero, so the fraction can be
