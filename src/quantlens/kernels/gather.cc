@@ -15,16 +15,23 @@ int64_t IndexAt(const rt::TensorRef& t, int64_t i) {
   return t.dtype() == ir::DType::kInt32 ? t.as<int32_t>()[i] : t.as<int64_t>()[i];
 }
 
+// The operand checks GATHER and GATHER_ND share: params (input 0) and indices (input 1), one
+// output of the params' dtype, int32 or int64 indices. Returns the params' element size.
+Result<size_t> PrepareGatherOperands(const rt::KernelArgs& args) {
+  QL_RETURN_IF_ERROR(CheckArity(args, 2, 2, 1));
+  QL_RETURN_IF_ERROR(CheckSameDType(args, 0, 0));
+  QL_ASSIGN_OR_RETURN(const size_t elem, ElementSize(args, args.in(0), "input 0"));
+  QL_RETURN_IF_ERROR(
+      CheckDType(args, args.in(1).dtype(), {ir::DType::kInt32, ir::DType::kInt64}, "indices"));
+  return elem;
+}
+
 class GatherKernel : public rt::Kernel {
  public:
   Status Prepare(const rt::KernelArgs& args) override {
-    QL_RETURN_IF_ERROR(CheckArity(args, 2, 2, 1));
+    QL_ASSIGN_OR_RETURN(elem_, PrepareGatherOperands(args));
     const rt::TensorRef& params = args.in(0);
     const rt::TensorRef& indices = args.in(1);
-    QL_RETURN_IF_ERROR(CheckSameDType(args, 0, 0));
-    QL_ASSIGN_OR_RETURN(elem_, ElementSize(args, params, "input 0"));
-    QL_RETURN_IF_ERROR(
-        CheckDType(args, indices.dtype(), {ir::DType::kInt32, ir::DType::kInt64}, "indices"));
     const auto* attrs = std::get_if<ir::AxisAttrs>(&args.op.attrs);
     const int64_t axis_attr = attrs ? attrs->axis : 0;
     int64_t bd = attrs ? attrs->batch_dims : 0;
@@ -76,13 +83,9 @@ class GatherKernel : public rt::Kernel {
 class GatherNdKernel : public rt::Kernel {
  public:
   Status Prepare(const rt::KernelArgs& args) override {
-    QL_RETURN_IF_ERROR(CheckArity(args, 2, 2, 1));
+    QL_ASSIGN_OR_RETURN(elem_, PrepareGatherOperands(args));
     const rt::TensorRef& params = args.in(0);
     const rt::TensorRef& indices = args.in(1);
-    QL_RETURN_IF_ERROR(CheckSameDType(args, 0, 0));
-    QL_ASSIGN_OR_RETURN(elem_, ElementSize(args, params, "input 0"));
-    QL_RETURN_IF_ERROR(
-        CheckDType(args, indices.dtype(), {ir::DType::kInt32, ir::DType::kInt64}, "indices"));
     if (indices.rank() < 1)
       return InvalidModel("{}indices must have rank at least 1", args.Where());
     depth_ = static_cast<int>(indices.dim(indices.rank() - 1));
