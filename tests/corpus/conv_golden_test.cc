@@ -6,18 +6,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <string>
 #include <vector>
 
 #include <gtest/gtest.h>
 
-#include "corpus/golden_catalog.h"
+#include "corpus/golden_isolated_op.h"
 #include "quantlens/formats/tflite/reader.h"
-#include "quantlens/io/npy.h"
-#include "quantlens/io/npz.h"
-#include "testing/single_op.h"
 
 namespace ql {
 namespace {
@@ -32,75 +28,27 @@ bool IsConvFamily(ir::OpType t) {
          t == ir::OpType::kFULLY_CONNECTED || t == ir::OpType::kTRANSPOSE_CONV;
 }
 
-struct EngineCase {
-  std::string model, input_dir, model_path, engine;
-};
-
-std::vector<EngineCase> Cases() {
-  std::vector<EngineCase> cases;
-  for (const auto& m : testing::ListGoldenModels()) {
-    if (m.model_path.empty()) continue;
-    for (const char* e : {"native", "tfjs-a6"}) {
-      // The all-tensor dump exists for one input folder per model, not always the first.
-      for (const auto& in : m.inputs) {
-        const testing::GoldenEngine* ge = in.engine(e);
-        // tfjs-a6 with the XNNPACK delegate runs some quantized ops in XNNPACK (not modelled).
-        if (!ge || ge->failed || ge->xnnpack_applied) continue;
-        if (!std::filesystem::exists(in.dir + "/" + e + ".all.npz")) continue;
-        cases.push_back({m.name, in.dir, m.model_path, e});
-        break;
-      }
-    }
-  }
-  return cases;
-}
-
-class ConvGolden : public ::testing::TestWithParam<EngineCase> {};
+class ConvGolden : public ::testing::TestWithParam<testing::AllTensorCase> {};
 
 TEST_P(ConvGolden, EveryConvFamilyOpMatches) {
-  const EngineCase& c = GetParam();
+  const testing::AllTensorCase& c = GetParam();
   auto graph = tflite::ReadTfliteFile(c.model_path);
   ASSERT_TRUE(graph.ok()) << graph.status().message();
-  auto all = io::ReadNpz(c.input_dir + "/" + c.engine + ".all.npz");
-  ASSERT_TRUE(all.ok()) << all.status().message();
-  std::map<std::string, io::Array> golden;
-  for (auto& a : *all) golden[a.name] = std::move(a.array);
-  for (size_t i = 0; i < graph->inputs.size(); ++i) {
-    auto a = io::ReadNpyFile(c.input_dir + "/input" + std::to_string(i) + ".npy");
-    ASSERT_TRUE(a.ok()) << a.status().message();
-    golden["t" + std::to_string(graph->tensors[graph->inputs[i]].source_index)] = std::move(*a);
-  }
-  const rt::OpNumerics numerics =
-      c.engine == "native" ? rt::OpNumerics::kBuiltinX86 : rt::OpNumerics::kBuiltinWasm;
+  auto loaded = testing::LoadAllTensors(c, *graph);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const std::map<std::string, io::Array>& golden = *loaded;
+  const rt::OpNumerics numerics = testing::NumericsOf(c);
 
   int checked = 0, hybrid_checked = 0;
   for (size_t oi = 0; oi < graph->ops.size(); ++oi) {
     const ir::Op& op = graph->ops[oi];
     if (!IsConvFamily(op.type)) continue;
     const ir::Tensor& out_t = graph->tensors[op.outputs[0]];
-    auto want_it = golden.find("t" + std::to_string(out_t.source_index));
+    auto want_it = golden.find(testing::DumpKey(out_t));
     if (want_it == golden.end()) continue;  // not dumped
     const std::string label = graph->OpLabel(static_cast<int>(oi));
     testing::SingleOp single(op.type, op.attrs);
-    bool have_inputs = true;
-    for (int idx : op.inputs) {
-      if (idx < 0) {
-        single.AddAbsentInput();
-        continue;
-      }
-      const ir::Tensor& t = graph->tensors[idx];
-      if (t.is_constant) {
-        single.AddInput(t.dtype, t.shape, t.data, t.quant, true);
-        continue;
-      }
-      auto it = golden.find("t" + std::to_string(t.source_index));
-      if (it == golden.end()) {
-        have_inputs = false;
-        break;
-      }
-      single.AddInput(t.dtype, it->second.shape, it->second.data, t.quant, false);
-    }
-    if (!have_inputs) continue;
+    if (!testing::AddDumpedInputs(*graph, op, golden, &single)) continue;
     single.AddOutput(out_t.dtype, out_t.quant);
     Status s = single.Run(numerics);
     ASSERT_TRUE(s.ok()) << label << ": " << s.message();
@@ -156,8 +104,9 @@ TEST_P(ConvGolden, EveryConvFamilyOpMatches) {
               c.model.c_str(), c.engine.c_str(), checked, hybrid_checked);
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, ConvGolden, ::testing::ValuesIn(Cases()),
-                         [](const ::testing::TestParamInfo<EngineCase>& info) {
+INSTANTIATE_TEST_SUITE_P(Golden, ConvGolden,
+                         ::testing::ValuesIn(testing::ListAllTensorCases()),
+                         [](const ::testing::TestParamInfo<testing::AllTensorCase>& info) {
                            return testing::TestNameSafe(info.param.model + "_" +
                                                         info.param.engine);
                          });

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -15,11 +14,8 @@
 
 #include <gtest/gtest.h>
 
-#include "corpus/golden_catalog.h"
+#include "corpus/golden_isolated_op.h"
 #include "quantlens/formats/tflite/reader.h"
-#include "quantlens/io/npy.h"
-#include "quantlens/io/npz.h"
-#include "testing/single_op.h"
 
 namespace ql {
 namespace {
@@ -45,28 +41,6 @@ const std::set<OpType>& TranscendentalOps() {
   return s;
 }
 
-struct EngineCase {
-  std::string model, input_dir, model_path, engine;
-};
-
-std::vector<EngineCase> Cases() {
-  std::vector<EngineCase> cases;
-  for (const auto& m : testing::ListGoldenModels()) {
-    if (m.model_path.empty()) continue;
-    for (const char* e : {"native", "tfjs-a6"}) {
-      for (const auto& in : m.inputs) {
-        const testing::GoldenEngine* ge = in.engine(e);
-        // With the XNNPACK delegate, tfjs-a6 runs some ops in XNNPACK (not modelled).
-        if (!ge || ge->failed || ge->xnnpack_applied) continue;
-        if (!std::filesystem::exists(in.dir + "/" + e + ".all.npz")) continue;
-        cases.push_back({m.name, in.dir, m.model_path, e});
-        break;
-      }
-    }
-  }
-  return cases;
-}
-
 // Distance in units in the last place between two finite floats of the same sign region.
 int64_t UlpDistance(float a, float b) {
   auto key = [](float f) {
@@ -76,23 +50,16 @@ int64_t UlpDistance(float a, float b) {
   return std::llabs(key(a) - key(b));
 }
 
-class ElementwiseGolden : public ::testing::TestWithParam<EngineCase> {};
+class ElementwiseGolden : public ::testing::TestWithParam<testing::AllTensorCase> {};
 
 TEST_P(ElementwiseGolden, EveryElementwiseOpMatches) {
-  const EngineCase& c = GetParam();
+  const testing::AllTensorCase& c = GetParam();
   auto graph = tflite::ReadTfliteFile(c.model_path);
   ASSERT_TRUE(graph.ok()) << graph.status().message();
-  auto all = io::ReadNpz(c.input_dir + "/" + c.engine + ".all.npz");
-  ASSERT_TRUE(all.ok()) << all.status().message();
-  std::map<std::string, io::Array> golden;
-  for (auto& a : *all) golden[a.name] = std::move(a.array);
-  for (size_t i = 0; i < graph->inputs.size(); ++i) {
-    auto a = io::ReadNpyFile(c.input_dir + "/input" + std::to_string(i) + ".npy");
-    ASSERT_TRUE(a.ok()) << a.status().message();
-    golden["t" + std::to_string(graph->tensors[graph->inputs[i]].source_index)] = std::move(*a);
-  }
-  const rt::OpNumerics numerics =
-      c.engine == "native" ? rt::OpNumerics::kBuiltinX86 : rt::OpNumerics::kBuiltinWasm;
+  auto loaded = testing::LoadAllTensors(c, *graph);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  const std::map<std::string, io::Array>& golden = *loaded;
+  const rt::OpNumerics numerics = testing::NumericsOf(c);
 
   std::map<std::string, int> checked_by_op;
   for (size_t oi = 0; oi < graph->ops.size(); ++oi) {
@@ -100,29 +67,11 @@ TEST_P(ElementwiseGolden, EveryElementwiseOpMatches) {
     const bool exact = ExactOps().count(op.type) > 0;
     if (!exact && TranscendentalOps().count(op.type) == 0) continue;
     const ir::Tensor& out_t = graph->tensors[op.outputs[0]];
-    auto want_it = golden.find("t" + std::to_string(out_t.source_index));
+    auto want_it = golden.find(testing::DumpKey(out_t));
     if (want_it == golden.end()) continue;
     const std::string label = graph->OpLabel(static_cast<int>(oi));
     testing::SingleOp single(op.type, op.attrs);
-    bool have_inputs = true;
-    for (int idx : op.inputs) {
-      if (idx < 0) {
-        single.AddAbsentInput();
-        continue;
-      }
-      const ir::Tensor& t = graph->tensors[idx];
-      if (t.is_constant) {
-        single.AddInput(t.dtype, t.shape, t.data, t.quant, true);
-        continue;
-      }
-      auto it = golden.find("t" + std::to_string(t.source_index));
-      if (it == golden.end()) {
-        have_inputs = false;
-        break;
-      }
-      single.AddInput(t.dtype, it->second.shape, it->second.data, t.quant, false);
-    }
-    if (!have_inputs) continue;
+    if (!testing::AddDumpedInputs(*graph, op, golden, &single)) continue;
     single.AddOutput(out_t.dtype, out_t.quant);
     const Status s = single.Run(numerics);
     ASSERT_TRUE(s.ok()) << label << ": " << s.message();
@@ -173,8 +122,9 @@ TEST_P(ElementwiseGolden, EveryElementwiseOpMatches) {
   std::printf("%s %s:%s\n", c.model.c_str(), c.engine.c_str(), summary.c_str());
 }
 
-INSTANTIATE_TEST_SUITE_P(Golden, ElementwiseGolden, ::testing::ValuesIn(Cases()),
-                         [](const ::testing::TestParamInfo<EngineCase>& info) {
+INSTANTIATE_TEST_SUITE_P(Golden, ElementwiseGolden,
+                         ::testing::ValuesIn(testing::ListAllTensorCases()),
+                         [](const ::testing::TestParamInfo<testing::AllTensorCase>& info) {
                            return testing::TestNameSafe(info.param.model + "_" +
                                                         info.param.engine);
                          });
