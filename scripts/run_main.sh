@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on a default that needs no user files: install, build, then inspect and run a
-# corpus model from ../shared (a uint8 MobileNet v2 on a cat photo, top-5 classes). The demo issue
-# will replace this with the full Keras-vs-TFLite explanation.
+# corpus model from ../shared (a uint8 MobileNet v2 on a cat photo, top-5 classes), then one photo
+# through a Keras model and its float and int8 TFLite conversions. The demo issue will replace this
+# with the full Keras-vs-TFLite explanation.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${QUANTLENS_SHARED_DIR:-$root/../shared}
@@ -12,3 +13,15 @@ model="$shared/corpus/coral/mobilenet_v2_1.0_224_quant.tflite"
 "$ql" inspect "$model"
 "$ql" run "$model" --input "$shared/corpus/images/cat.bmp" --top 5 \
   --labels "$shared/corpus/coral/imagenet_labels.txt"
+
+# The same photo through the three forms of one network: the Keras original, TensorFlow's float
+# conversion and its int8 conversion (MLPerf Tiny ResNet-8, CIFAR-10 classes).
+echo
+echo "== ResNet-8 on cat.bmp (32x32): Keras .h5, float .tflite, int8 .tflite =="
+labels="$shared/corpus/cifar10/classes.txt"
+echo "-- Keras original (pretrainedResnet.h5):"
+"$ql" run "$shared/corpus/mlperf_tiny/pretrainedResnet.h5" --input "$shared/corpus/images/cat.bmp" --top 3 --labels "$labels"
+echo "-- TensorFlow's float conversion (pretrainedResnet.tflite):"
+"$ql" run "$shared/corpus/mlperf_tiny/pretrainedResnet.tflite" --input "$shared/corpus/images/cat.bmp" --top 3 --labels "$labels"
+echo "-- TensorFlow's int8 conversion (pretrainedResnet_quant.tflite), as TFLite 2.9 on x86 runs it:"
+"$ql" run "$shared/corpus/mlperf_tiny/pretrainedResnet_quant.tflite" --input "$shared/corpus/images/cat.bmp" --top 3 --labels "$labels"
