@@ -88,8 +88,17 @@ class ModelLowering {
     return std::vector<int64_t>{};
   }
 
+  // Records the layer's outputs and names each tensor the layer itself produced after the layer
+  // ("conv2d", "conv2d:1" for a shared layer's second call), so reports and dumps speak in Keras
+  // names. A pass-through (Dropout at inference) keeps its producer's name.
   void Record(const std::string& tag, int node, const std::vector<Value>& outs) {
-    for (const Value& v : outs) b_.graph().layer_outputs.push_back({tag, node, v.tensor});
+    for (size_t k = 0; k < outs.size(); ++k) {
+      const Value& v = outs[k];
+      b_.graph().layer_outputs.push_back({tag, node, v.tensor});
+      ir::Tensor& t = b_.graph().tensors[v.tensor];
+      if (t.layer != tag || t.layer_node != node || t.is_constant) continue;
+      t.name = tag + (node ? fmt::format(":{}", node) : "") + (outs.size() > 1 ? fmt::format("/{}", k) : "");
+    }
   }
 
   void Describe(const std::string& tag, const std::string& cls, int node, const std::vector<Value>& outs,
