@@ -191,6 +191,8 @@ TEST(KerasModel, FunctionalSharedAndNested) {
     if (lo.layer == "shared") {
       EXPECT_EQ(g.tensors[lo.tensor].layer, "shared");
       EXPECT_EQ(g.tensors[lo.tensor].layer_node, lo.node);
+      // Output tensors carry the Keras name, with the node for a shared layer's later calls.
+      EXPECT_EQ(g.tensors[lo.tensor].name, lo.node ? "shared:1" : "shared");
     }
   std::remove(path.c_str());
 }
