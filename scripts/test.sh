@@ -22,15 +22,17 @@ passed=0; failed=0
 run_ctest() {  # dir, label regex
   local log; log=$(mktemp)
   (cd "$1" && ctest --output-on-failure -j2 -L "$2" 2>&1) | tee "$log"
-  local p f
-  p=$(grep -oE '[0-9]+ tests passed|[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
-  local total fail
-  total=$(grep -oE 'out of [0-9]+' "$log" | tail -n 1 | grep -oE '[0-9]+' || echo 0)
-  fail=$(grep -oE 'tests failed out of' "$log" >/dev/null && grep -oE '[0-9]+ tests failed out of' "$log" | tail -n 1 | grep -oE '^[0-9]+' || echo 0)
-  [ -z "$total" ] && total=0
-  [ -z "$fail" ] && fail=0
-  passed=$((passed + total - fail)); failed=$((failed + fail))
-  if [ "$total" -eq 0 ]; then failed=$((failed + 1)); echo "test.sh: no tests ran in $1 ($2)"; fi
+  # ctest's summary: "97% tests passed, 3 tests failed out of 100".
+  local summary total fail
+  summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
+  total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
+  fail=$(sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/' <<<"$summary")
+  if [ -z "$summary" ] || [ "${total:-0}" -eq 0 ]; then
+    echo "test.sh: no tests ran in $1 ($2)"
+    failed=$((failed + 1))
+  else
+    passed=$((passed + total - fail)); failed=$((failed + fail))
+  fi
   rm -f "$log"
 }
 run_ctest "$root/build/release" 'unit|hostile|corpus|diff'
