@@ -248,6 +248,20 @@ Status UnsupportedTypes(const rt::KernelArgs& args, const rt::TensorRef& input,
                      ir::DTypeName(output.dtype()), supported);
 }
 
+Status CheckNhwcInputOhwiWeights(const rt::KernelArgs& args, const rt::TensorRef& in,
+                                 const rt::TensorRef& w) {
+  if (in.rank() != 4 || w.rank() != 4)
+    return InvalidModel("{}input {} and weights {} must both be 4-D (NHWC input, OHWI weights)",
+                        args.Where(), ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
+  QL_RETURN_IF_ERROR(CheckIndexable(args, in, "input"));
+  QL_RETURN_IF_ERROR(CheckIndexable(args, w, "weights"));
+  for (int i = 0; i < 4; ++i)
+    if (w.dim(i) < 1 || (i > 0 && in.dim(i) < 1))
+      return InvalidModel("{}input {} / weights {} have an empty dimension", args.Where(),
+                          ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
+  return Status::Ok();
+}
+
 Status CheckIndexable(const rt::KernelArgs& args, const rt::TensorRef& t, const char* role) {
   for (int64_t d : t.shape)
     if (d < 0)
@@ -444,15 +458,7 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   rt::TensorRef& out = args.out(0);
   has_bias_ = bias != nullptr;
 
-  if (in.rank() != 4 || w.rank() != 4)
-    return InvalidModel("{}input {} and weights {} must both be 4-D (NHWC input, OHWI weights)",
-                        args.Where(), ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
-  QL_RETURN_IF_ERROR(CheckIndexable(args, in, "input"));
-  QL_RETURN_IF_ERROR(CheckIndexable(args, w, "weights"));
-  for (int i = 0; i < 4; ++i)
-    if (w.dim(i) < 1 || (i > 0 && in.dim(i) < 1))
-      return InvalidModel("{}input {} / weights {} have an empty dimension", args.Where(),
-                          ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
+  QL_RETURN_IF_ERROR(CheckNhwcInputOhwiWeights(args, in, w));
   if (in.dim(3) != w.dim(3)) {
     if (in.dim(3) % w.dim(3) == 0)
       return Unsupported("{}input has {} channels and weights {}: grouped convolution is not "

@@ -202,6 +202,11 @@ Status PrepareConvGeometry(const rt::KernelArgs& args, const ir::ConvAttrs& attr
 // Refuses tensors whose element count does not fit the int indexing the reference math uses.
 Status CheckIndexable(const rt::KernelArgs& args, const rt::TensorRef& t, const char* role);
 
+// CONV_2D and TRANSPOSE_CONV operands: a 4-D NHWC input and 4-D OHWI weights, both indexable,
+// with no empty dimension (the batch may be 0).
+Status CheckNhwcInputOhwiWeights(const rt::KernelArgs& args, const rt::TensorRef& in,
+                                 const rt::TensorRef& w);
+
 // Rounding for the requantization of a GEMM-backed op (CONV_2D, FULLY_CONNECTED); refuses the
 // XNNPACK profile, whose fp32 requantization is not implemented here.
 Result<Rounding> GemmRoundingFor(const rt::KernelArgs& args, ir::DType dtype);

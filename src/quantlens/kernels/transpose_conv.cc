@@ -92,15 +92,7 @@ Status TransposeConvKernel::Prepare(const rt::KernelArgs& args) {
     return Unsupported("{}output_shape '{}' is computed at run time; only a constant output "
                        "shape is supported",
                        args.Where(), shape_t.info->name);
-  if (in.rank() != 4 || w.rank() != 4)
-    return InvalidModel("{}input {} and weights {} must both be 4-D (NHWC input, OHWI weights)",
-                        args.Where(), ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
-  QL_RETURN_IF_ERROR(CheckIndexable(args, in, "input"));
-  QL_RETURN_IF_ERROR(CheckIndexable(args, w, "weights"));
-  for (int i = 0; i < 4; ++i)
-    if (w.dim(i) < 1 || (i > 0 && in.dim(i) < 1))
-      return InvalidModel("{}input {} / weights {} have an empty dimension", args.Where(),
-                          ir::ShapeToString(in.shape), ir::ShapeToString(w.shape));
+  QL_RETURN_IF_ERROR(CheckNhwcInputOhwiWeights(args, in, w));
   if (attrs->stride_h < 1 || attrs->stride_w < 1)
     return InvalidModel("{}strides ({}, {}) must be >= 1", args.Where(), attrs->stride_h,
                         attrs->stride_w);
