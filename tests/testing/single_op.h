@@ -59,10 +59,12 @@ class SingleOp {
     if (!factory) return Unsupported("no kernel registered for {}", graph_.OpLabel(0));
     kernel_ = factory();
     refs_.clear();
-    std::vector<rt::TensorRef*> ins, outs;
+    std::vector<const rt::TensorRef*> ins;
+    std::vector<rt::TensorRef*> outs, in_refs;
     for (int idx : op_.inputs) {
       if (idx < 0) {
         ins.push_back(nullptr);
+        in_refs.push_back(nullptr);
         continue;
       }
       auto r = std::make_unique<rt::TensorRef>();
@@ -70,8 +72,9 @@ class SingleOp {
       r->info = &t;
       r->shape = t.shape;
       r->is_static = t.is_constant;
-      r->data = t.is_constant ? const_cast<uint8_t*>(t.data.data()) : nullptr;
+      if (t.is_constant) r->BindConstant(t.data.data());
       ins.push_back(r.get());
+      in_refs.push_back(r.get());
       refs_.push_back(std::move(r));
     }
     for (int idx : op_.outputs) {
@@ -85,11 +88,11 @@ class SingleOp {
     if (!s.ok()) return s;
     // Bind data for Eval (non-constant inputs too) and allocate outputs.
     for (size_t i = 0; i < op_.inputs.size(); ++i)
-      if (ins[i]) ins[i]->data = const_cast<uint8_t*>(graph_.tensors[op_.inputs[i]].data.data());
+      if (in_refs[i]) in_refs[i]->BindConstant(graph_.tensors[op_.inputs[i]].data.data());
     out_data_.assign(outs.size(), {});
     for (size_t i = 0; i < outs.size(); ++i) {
       out_data_[i].assign(outs[i]->bytes() + 1, 0);
-      outs[i]->data = out_data_[i].data();
+      outs[i]->BindWritable(out_data_[i].data());
     }
     outs_ = outs;
     return kernel_->Eval(args);

@@ -21,6 +21,7 @@ struct TensorSpec {
   tfl::TensorType type = tfl::TensorType::FLOAT32;
   uint32_t buffer = 0;
   std::vector<int32_t> shape_signature;
+  bool is_variable = false;
 };
 
 struct OpcodeSpec {
@@ -90,7 +91,7 @@ inline Bytes Build(const ModelSpec& s) {
   std::vector<flatbuffers::Offset<tfl::Tensor>> tensors;
   for (const auto& t : s.tensors)
     tensors.push_back(tfl::CreateTensorDirect(
-        b, t.shape ? &*t.shape : nullptr, t.type, t.buffer, t.name.c_str(), 0, false, 0,
+        b, t.shape ? &*t.shape : nullptr, t.type, t.buffer, t.name.c_str(), 0, t.is_variable, 0,
         t.shape_signature.empty() ? nullptr : &t.shape_signature));
   std::vector<flatbuffers::Offset<tfl::OperatorCode>> codes;
   for (const auto& c : s.opcodes)

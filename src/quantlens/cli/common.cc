@@ -3,6 +3,8 @@
 #include <cstring>
 #include <fstream>
 
+#include "quantlens/util/printable.h"
+
 namespace ql::cli {
 
 int Fail(const std::string& message) {
@@ -10,6 +12,8 @@ int Fail(const std::string& message) {
   for (size_t p = line.find('\n'); p != std::string::npos; p = line.find('\n', p)) {
     line.replace(p, 1, "; ");
   }
+  // Messages quote names from the user's files: escape anything a terminal would act on.
+  line = Printable(line, 16384);
   std::fprintf(stderr, "quantlens: %s\n", line.c_str());
   std::fflush(stderr);
   return kExitError;

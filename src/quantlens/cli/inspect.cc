@@ -9,6 +9,7 @@
 #include "quantlens/cli/keras_inspect.h"
 #include "quantlens/formats/model_loader.h"
 #include "quantlens/runtime/interpreter.h"
+#include "quantlens/util/printable.h"
 
 namespace ql::cli {
 namespace {
@@ -59,14 +60,14 @@ json TensorJson(const Facts& f, const ir::Graph& g, int t) {
 }
 
 void PrintText(const ir::Graph& g, const Facts& f, std::ostream& out) {
-  out << "model: " << g.source_path << "\n";
-  if (!g.description.empty()) out << "description: " << g.description << "\n";
+  out << "model: " << Printable(g.source_path) << "\n";
+  if (!g.description.empty()) out << "description: " << Printable(g.description) << "\n";
   auto io_line = [&](const char* kind, const std::vector<int>& list) {
     out << kind << ":\n";
     for (size_t i = 0; i < list.size(); ++i) {
       const int t = list[i];
       const ir::Tensor& tensor = g.tensors[t];
-      out << fmt::format("  {} {} '{}' {} {} {}\n", i, TensorRefName(g, t), tensor.name,
+      out << fmt::format("  {} {} '{}' {} {} {}\n", i, TensorRefName(g, t), Printable(tensor.name),
                          ir::DTypeName(tensor.dtype), ir::ShapeToString(tensor.shape),
                          QuantText(tensor.quant));
     }
@@ -93,7 +94,7 @@ void PrintText(const ir::Graph& g, const Facts& f, std::ostream& out) {
       first = fmt::format("{} {}", ir::DTypeName(g.tensors[t].dtype), ir::ShapeToString(ShapeOf(f, g, t)));
     }
     out << fmt::format("  {:>4}  {:<28} {:<28} {:<12} {}\n", op.source_index >= 0 ? op.source_index : int(i),
-                       OpName(op), ins, outs, first);
+                       Printable(OpName(op)), ins, outs, first);
   }
   out << fmt::format("parameters: {} values in {} constant tensors, {} bytes\n", f.param_count,
                      f.const_tensors, f.param_bytes);
@@ -101,7 +102,7 @@ void PrintText(const ir::Graph& g, const Facts& f, std::ostream& out) {
     out << fmt::format("activation memory: {} bytes planned arena, {} bytes folded at prepare\n",
                        f.interp->arena_bytes(), f.interp->static_bytes());
   } else {
-    out << "activation memory: unknown (" << f.interp_error << ")\n";
+    out << "activation memory: unknown (" << Printable(f.interp_error) << ")\n";
   }
 }
 

@@ -6,6 +6,7 @@
 
 #include "quantlens/cli/common.h"
 #include "quantlens/formats/keras/reader.h"
+#include "quantlens/util/printable.h"
 
 namespace ql::cli {
 namespace {
@@ -26,12 +27,13 @@ std::string ShapeText(const std::vector<ir::Shape>& shapes) {
 
 std::string Joined(const std::vector<std::string>& v) {
   std::string s;
-  for (const auto& e : v) s += (s.empty() ? "" : ", ") + e;
+  for (const auto& e : v) s += (s.empty() ? "" : ", ") + Printable(e);
   return s;
 }
 
+// Printed, so escaped (names come from the file).
 std::string LayerKey(const keras::KerasLayerInfo& l) {
-  return l.node > 0 ? l.name + ":" + std::to_string(l.node) : l.name;
+  return Printable(l.node > 0 ? l.name + ":" + std::to_string(l.node) : l.name);
 }
 
 }  // namespace
@@ -70,23 +72,25 @@ int InspectKeras(const std::string& path, bool json, std::ostream& out) {
                           {"outputs", outputs},
                           {"layers", layers},
                           {"ir_ops", g.ops.size()}};
-    out << doc.dump(1) << "\n";
+    // Names come from the file: invalid UTF-8 becomes U+FFFD instead of an exception.
+    out << doc.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return kExitOk;
   }
-  out << fmt::format("{}: Keras {} model '{}' ({}), keras_version {}{}\n", path,
-                     m.container == "h5" ? ".h5" : ".keras", m.model_name, m.model_class,
-                     m.keras_version.empty() ? "unknown" : m.keras_version,
-                     m.backend.empty() ? "" : ", backend " + m.backend);
+  out << fmt::format("{}: Keras {} model '{}' ({}), keras_version {}{}\n", Printable(path),
+                     m.container == "h5" ? ".h5" : ".keras", Printable(m.model_name),
+                     Printable(m.model_class),
+                     m.keras_version.empty() ? "unknown" : Printable(m.keras_version),
+                     m.backend.empty() ? "" : ", backend " + Printable(m.backend));
   size_t wn = 5, wc = 5, ws = 12;
   for (const auto& l : m.layers) {
     wn = std::max(wn, LayerKey(l).size());
-    wc = std::max(wc, l.class_name.size());
+    wc = std::max(wc, Printable(l.class_name).size());
     ws = std::max(ws, ShapeText(l.output_shapes).size());
   }
   out << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>10}  {}\n", "layer", wn, "class", wc, "output shape", ws,
                      "params", "inbound");
   for (const auto& l : m.layers)
-    out << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>10}  {}\n", LayerKey(l), wn, l.class_name, wc,
+    out << fmt::format("{:<{}}  {:<{}}  {:<{}}  {:>10}  {}\n", LayerKey(l), wn, Printable(l.class_name), wc,
                        ShapeText(l.output_shapes), ws, l.params, Joined(l.inbound));
   out << fmt::format("total parameters: {}; lowered to {} IR ops, {} tensors\n", total, g.ops.size(),
                      g.tensors.size());

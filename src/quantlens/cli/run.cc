@@ -12,6 +12,7 @@
 #include "quantlens/io/results.h"
 #include "quantlens/runtime/interpreter.h"
 #include "quantlens/runtime/run_util.h"
+#include "quantlens/util/printable.h"
 
 namespace ql::cli {
 namespace {
@@ -45,27 +46,35 @@ Status CheckOutputPath(const RunArgs& args) {
   return Status::Ok();
 }
 
-void PrintTop(const rt::RunOutputs& res, const ir::Graph& g, int k,
-              std::vector<std::string> labels) {
+// Prints the best `k` classes of output 0 per sample. Fails (nothing printed) when output 0
+// cannot be read as scores.
+Status PrintTop(const rt::RunOutputs& res, const ir::Graph& g, const std::string& model, int k,
+                std::vector<std::string> labels) {
+  if (res.outputs.empty()) return InvalidModel("{}: the model has no outputs", model);
   const io::Array& out0 = res.outputs[0].array;
   const ir::Quantization& q = g.tensors[g.outputs[0]].quant;
   auto values = io::Dequantize(out0, q);
-  if (!values.ok()) {
-    Fail(values.status());
-    return;
-  }
+  if (!values.ok()) return values.status().WithContext(fmt::format("{}: --top: output 0: ", model));
   const int64_t n = res.num_samples;
+  if (n <= 0 || values->empty() || values->size() % static_cast<size_t>(n) != 0)
+    return InvalidModel("{}: --top: output 0 has {} values, which do not split into {} samples",
+                        model, values->size(), n);
   const size_t per = values->size() / static_cast<size_t>(n);
   labels = io::AlignLabels(std::move(labels), static_cast<int64_t>(per));
+  std::string text;
   for (int64_t s = 0; s < n; ++s) {
-    if (n > 1) std::cout << "sample " << s << ":\n";
-    std::vector<double> scores(values->begin() + s * per, values->begin() + (s + 1) * per);
+    if (n > 1) text += fmt::format("sample {}:\n", s);
+    const auto begin = values->begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(s) * per);
+    std::vector<double> scores(begin, begin + static_cast<std::ptrdiff_t>(per));
     int rank = 1;
     for (const io::ScoredClass& c : io::TopK(scores, k)) {
-      std::string label = c.index < static_cast<int64_t>(labels.size()) ? labels[c.index] : "";
-      std::cout << fmt::format("{:>3}. {:>6}  {:.6f}  {}\n", rank++, c.index, c.score, label);
+      const std::string label =
+          c.index < static_cast<int64_t>(labels.size()) ? Printable(labels[c.index]) : "";
+      text += fmt::format("{:>3}. {:>6}  {:.6f}  {}\n", rank++, c.index, c.score, label);
     }
   }
+  std::cout << text;
+  return Status::Ok();
 }
 
 }  // namespace
@@ -141,12 +150,11 @@ int RunRun(const RunArgs& args) {
     if (Status st = io::WriteNpz(args.output, arrays); !st.ok()) return Fail(st);
   }
   if (args.top > 0) {
-    if (res->outputs.empty()) return Fail(fmt::format("{}: the model has no outputs", args.model));
-    PrintTop(*res, g, args.top, labels);
+    if (Status st = PrintTop(*res, g, args.model, args.top, labels); !st.ok()) return Fail(st);
   } else if (args.output.empty()) {
     for (size_t k = 0; k < res->outputs.size(); ++k) {
       const ir::Tensor& t = g.tensors[g.outputs[k]];
-      std::cout << fmt::format("output{} '{}': {}\n", k, t.name,
+      std::cout << fmt::format("output{} '{}': {}\n", k, Printable(t.name),
                                io::SummarizeArray(res->outputs[k].array, t.quant));
     }
   }

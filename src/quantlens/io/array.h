@@ -17,13 +17,9 @@ struct Array {
   ir::Shape shape;
   std::vector<uint8_t> data;
 
-  // Product of the shape (1 for a scalar). Only meaningful for arrays that passed validation
-  // (every reader checks the product against the data size).
-  int64_t num_elements() const {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    return n;
-  }
+  // Product of the shape (1 for a scalar); -1 for a negative dimension or an int64 overflow, so
+  // a check against the data size fails instead of matching a wrapped-around count.
+  int64_t num_elements() const { return ir::ShapeProduct(shape); }
   template <typename T> const T* as() const { return reinterpret_cast<const T*>(data.data()); }
   template <typename T> T* mut() { return reinterpret_cast<T*>(data.data()); }
 

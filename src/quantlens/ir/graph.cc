@@ -14,6 +14,14 @@ std::string Graph::OpLabel(int op_index) const {
   return fmt::format("op {} ({})", shown, OpTypeName(op.type));
 }
 
+int64_t ShapeProduct(const Shape& shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    if (d < 0 || __builtin_mul_overflow(n, d, &n)) return -1;
+  }
+  return n;
+}
+
 Result<int64_t> CheckedNumElements(const Shape& shape, int64_t max_elements) {
   int64_t n = 1;
   for (int64_t d : shape) {
@@ -71,6 +79,10 @@ Status VerifyGraph(const Graph& g) {
   }
   for (int in : g.inputs) {
     if (in < 0 || in >= nt) return InvalidModel("graph input {} is not a tensor index (0..{})", in, nt - 1);
+    // The caller writes inputs; a constant (data in the file) is read-only model memory.
+    if (g.tensors[in].is_constant)
+      return InvalidModel("graph input tensor {} '{}' is a constant (it has data in the file); an "
+                          "input must be fed, not stored", in, g.tensors[in].name);
     available[in] = true;
   }
   for (int i = 0; i < static_cast<int>(g.ops.size()); ++i) {

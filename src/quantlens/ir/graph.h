@@ -77,6 +77,10 @@ struct Graph {
   std::string OpLabel(int op_index) const;
 };
 
+// Product of a shape's dimensions (1 for a scalar), or -1 when a dimension is negative or the
+// product overflows int64: a wrapped-around count can never be mistaken for a real one.
+int64_t ShapeProduct(const Shape& shape);
+
 // Number of elements of a fully known shape; error if a dimension is negative or the product
 // overflows int64 (or exceeds `max_elements`).
 Result<int64_t> CheckedNumElements(const Shape& shape, int64_t max_elements = int64_t{1} << 40);

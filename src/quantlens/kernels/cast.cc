@@ -85,7 +85,7 @@ class CastKernel final : public rt::Kernel {
   }
 
   Status Eval(const rt::KernelArgs& args) override {
-    fn_(args.in(0).data, args.out(0).data, args.in(0).num_elements());
+    fn_(args.in(0).data, args.out(0).mutable_data(), args.in(0).num_elements());
     return Status::Ok();
   }
 

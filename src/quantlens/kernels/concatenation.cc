@@ -105,7 +105,7 @@ class ConcatenationKernel : public rt::Kernel {
 
   Status Eval(const rt::KernelArgs& args) override {
     const size_t elem = ir::DTypeSize(dtype_);
-    auto* out = static_cast<uint8_t*>(args.out(0).data);
+    auto* out = static_cast<uint8_t*>(args.out(0).mutable_data());
     const int64_t out_block = Product(args.out(0).shape, axis_, args.out(0).rank());
     int64_t col = 0;  // element offset of this input's block within an output block
     for (int i = 0; i < args.num_inputs(); ++i) {
@@ -133,7 +133,7 @@ class ConcatenationKernel : public rt::Kernel {
   }
 
  private:
-  void ApplyActivation(const rt::TensorRef& out) const {
+  void ApplyActivation(rt::TensorRef& out) const {
     const int64_t n = out.num_elements();
     if (dtype_ == ir::DType::kFloat32) {
       float* p = out.mut<float>();
@@ -190,7 +190,7 @@ class PackKernel : public rt::Kernel {
 
   Status Eval(const rt::KernelArgs& args) override {
     const int n = args.num_inputs();
-    auto* out = static_cast<uint8_t*>(args.out(0).data);
+    auto* out = static_cast<uint8_t*>(args.out(0).mutable_data());
     for (int i = 0; i < n; ++i) {
       const auto* in = static_cast<const uint8_t*>(args.in(i).data);
       for (int64_t o = 0; o < outer_; ++o)
@@ -259,7 +259,7 @@ class SplitKernel : public rt::Kernel {
   Status Eval(const rt::KernelArgs& args) override {
     const auto* in = static_cast<const uint8_t*>(args.in(data_).data);
     for (int k = 0; k < args.num_outputs(); ++k) {
-      auto* out = static_cast<uint8_t*>(args.out(k).data);
+      auto* out = static_cast<uint8_t*>(args.out(k).mutable_data());
       for (int64_t o = 0; o < outer_; ++o)
         std::memcpy(out + o * part_block_ * elem_,
                     in + (o * in_block_ + k * part_block_) * elem_, part_block_ * elem_);

@@ -60,7 +60,7 @@ class GatherKernel : public rt::Kernel {
   Status Eval(const rt::KernelArgs& args) override {
     const rt::TensorRef& indices = args.in(1);
     const auto* src = static_cast<const uint8_t*>(args.in(0).data);
-    auto* dst = static_cast<uint8_t*>(args.out(0).data);
+    auto* dst = static_cast<uint8_t*>(args.out(0).mutable_data());
     const size_t row = static_cast<size_t>(inner_) * elem_;
     for (int64_t b = 0; b < batch_; ++b)
       for (int64_t o = 0; o < outer_; ++o)
@@ -105,7 +105,7 @@ class GatherNdKernel : public rt::Kernel {
     const rt::TensorRef& params = args.in(0);
     const rt::TensorRef& indices = args.in(1);
     const auto* src = static_cast<const uint8_t*>(params.data);
-    auto* dst = static_cast<uint8_t*>(args.out(0).data);
+    auto* dst = static_cast<uint8_t*>(args.out(0).mutable_data());
     const int64_t n = indices.num_elements() / depth_;
     for (int64_t i = 0; i < n; ++i) {
       int64_t off = 0;

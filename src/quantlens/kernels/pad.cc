@@ -70,8 +70,8 @@ class PadKernel : public rt::Kernel {
   Status Eval(const rt::KernelArgs& args) override {
     if (fill_from_input_) std::memcpy(fill_.data(), args.in(2).data, elem_);
     const rt::TensorRef& in = args.in(0);
-    const rt::TensorRef& out = args.out(0);
-    auto* dst = static_cast<uint8_t*>(out.data);
+    rt::TensorRef& out = args.out(0);
+    auto* dst = static_cast<uint8_t*>(out.mutable_data());
     const int64_t n = out.num_elements();
     for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * elem_, fill_.data(), elem_);
     if (in.num_elements() == 0) return Status::Ok();

@@ -60,6 +60,8 @@ void AveragePoolQuantized(const PoolGeometry& g, int32_t act_min, int32_t act_ma
   ForEachWindow(g, [&](int64_t b, int64_t y0, int64_t y1, int64_t x0, int64_t x1, int64_t ob) {
     const int32_t count = static_cast<int32_t>((y1 - y0) * (x1 - x0));
     for (int64_t c = 0; c < g.depth; ++c) {
+      // TFLite sums in int32; Prepare refuses windows large enough to overflow that, so this
+      // int32 sum is exact and equals TFLite's.
       int32_t sum = 0;
       for (int64_t y = y0; y < y1; ++y)
         for (int64_t x = x0; x < x1; ++x) sum += in[((b * g.in_h + y) * g.in_w + x) * g.depth + c];
@@ -136,6 +138,15 @@ class Pool2DKernel : public rt::Kernel {
     if (dtype_ == ir::DType::kFloat32) {
       FloatActivationRange(attrs->activation, &f_min_, &f_max_);
     } else {
+      // The most taps one window can cover in bounds; TFLite's int32 sum of |q| <= 255 (uint8)
+      // or 128 (int8) values overflows past INT32_MAX / 255 taps (about 8.4 million).
+      const int64_t taps = std::min(g_.filter_h, g_.in_h) * std::min(g_.filter_w, g_.in_w);
+      const int64_t max_q = dtype_ == ir::DType::kUInt8 ? 255 : 128;
+      if (!is_max_ && taps > std::numeric_limits<int32_t>::max() / max_q)
+        return InvalidModel("{}a {}x{} window over a {}x{} input sums {} values, more than the "
+                            "{} an int32 accumulator holds without overflow", args.Where(),
+                            g_.filter_h, g_.filter_w, g_.in_h, g_.in_w, taps,
+                            std::numeric_limits<int32_t>::max() / max_q);
       if (out.quant().empty())
         return InvalidModel("{}quantized output has no scale/zero point", args.Where());
       QuantizedActivationRange(attrs->activation, out.scale(), out.zero_point(), dtype_, &q_min_,
@@ -146,7 +157,7 @@ class Pool2DKernel : public rt::Kernel {
 
   Status Eval(const rt::KernelArgs& args) override {
     const void* in = args.in(0).data;
-    void* out = args.out(0).data;
+    void* out = args.out(0).mutable_data();
     switch (dtype_) {
       case ir::DType::kFloat32:
         if (is_max_)

@@ -94,7 +94,7 @@ class ReduceKernel : public rt::Kernel {
 
     path_ = QuantMeanPath::kNone;
     if (dtype_ == ir::DType::kFloat32) return Status::Ok();
-    const rt::TensorRef& out = args.out(0);
+    rt::TensorRef& out = args.out(0);
     if (in.quant().empty() || out.quant().empty())
       return InvalidModel("{}quantized MEAN needs scale and zero point on input and output",
                           args.Where());

@@ -259,7 +259,7 @@ class ResizeKernel : public rt::Kernel {
   Status EvalNearest(const rt::KernelArgs& args) const {
     const size_t elem = ir::DTypeSize(dtype_);
     const auto* in = static_cast<const uint8_t*>(args.in(0).data);
-    auto* out = static_cast<uint8_t*>(args.out(0).data);
+    auto* out = static_cast<uint8_t*>(args.out(0).mutable_data());
     const size_t row = static_cast<size_t>(g_.depth) * elem;
     for (int64_t b = 0; b < g_.batch; ++b)
       for (int64_t y = 0; y < g_.out_h; ++y)

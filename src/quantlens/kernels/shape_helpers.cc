@@ -121,9 +121,9 @@ void StridedCopy(const void* in, void* out, size_t elem_size, const ir::Shape& o
   }
 }
 
-void CopyBytes(const rt::TensorRef& from, const rt::TensorRef& to) {
+void CopyBytes(const rt::TensorRef& from, rt::TensorRef& to) {
   const size_t n = std::min(from.bytes(), to.bytes());
-  if (n > 0 && from.data != to.data) std::memmove(to.data, from.data, n);
+  if (n > 0 && from.data != to.data) std::memmove(to.mutable_data(), from.data, n);
 }
 
 }  // namespace ql::kern

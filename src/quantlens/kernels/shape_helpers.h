@@ -44,6 +44,6 @@ void StridedCopy(const void* in, void* out, size_t elem_size, const ir::Shape& o
                  int64_t in_offset, const std::vector<int64_t>& in_strides);
 
 // Copies a whole tensor's bytes (reshape-like ops whose output has the input's layout).
-void CopyBytes(const rt::TensorRef& from, const rt::TensorRef& to);
+void CopyBytes(const rt::TensorRef& from, rt::TensorRef& to);
 
 }  // namespace ql::kern

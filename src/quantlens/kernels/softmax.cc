@@ -101,7 +101,7 @@ class SoftmaxKernel : public rt::Kernel {
     args.out(0).shape = in.shape;
     if (dtype_ == ir::DType::kFloat32) return Status::Ok();
 
-    const rt::TensorRef& out = args.out(0);
+    rt::TensorRef& out = args.out(0);
     if (in.quant().empty() || out.quant().empty())
       return InvalidModel("{}quantized softmax needs scale and zero point on input and output",
                           args.Where());

@@ -157,7 +157,7 @@ class StridedSliceKernel : public rt::Kernel {
   }
 
   Status Eval(const rt::KernelArgs& args) override {
-    StridedCopy(args.in(0).data, args.out(0).data, elem_, counts_, offset_, steps_);
+    StridedCopy(args.in(0).data, args.out(0).mutable_data(), elem_, counts_, offset_, steps_);
     return Status::Ok();
   }
 
@@ -198,7 +198,7 @@ class SliceKernel : public rt::Kernel {
   }
 
   Status Eval(const rt::KernelArgs& args) override {
-    StridedCopy(args.in(0).data, args.out(0).data, elem_, args.out(0).shape, offset_, strides_);
+    StridedCopy(args.in(0).data, args.out(0).mutable_data(), elem_, args.out(0).shape, offset_, strides_);
     return Status::Ok();
   }
 

@@ -33,10 +33,10 @@ class TileKernel : public rt::Kernel {
 
   Status Eval(const rt::KernelArgs& args) override {
     const rt::TensorRef& in = args.in(0);
-    const rt::TensorRef& out = args.out(0);
+    rt::TensorRef& out = args.out(0);
     if (out.num_elements() == 0) return Status::Ok();
     if (in.rank() == 0) {
-      std::memcpy(out.data, in.data, elem_);
+      std::memcpy(out.mutable_data(), in.data, elem_);
       return Status::Ok();
     }
     // Output element (i_0..i_n) reads input element (i_0 mod d_0, ..., i_n mod d_n); rows along
@@ -45,7 +45,7 @@ class TileKernel : public rt::Kernel {
     const std::vector<int64_t> in_strides = RowMajorStrides(in.shape);
     const int64_t in_inner = in.dim(rank - 1), out_inner = out.dim(rank - 1);
     const auto* src = static_cast<const uint8_t*>(in.data);
-    auto* dst = static_cast<uint8_t*>(out.data);
+    auto* dst = static_cast<uint8_t*>(out.mutable_data());
     std::vector<int64_t> idx(rank, 0);
     const int64_t total = out.num_elements();
     for (int64_t done = 0; done < total; done += out_inner) {

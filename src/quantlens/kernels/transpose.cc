@@ -44,7 +44,7 @@ class TransposeKernel : public rt::Kernel {
   }
 
   Status Eval(const rt::KernelArgs& args) override {
-    StridedCopy(args.in(0).data, args.out(0).data, elem_, args.out(0).shape, 0, strides_);
+    StridedCopy(args.in(0).data, args.out(0).mutable_data(), elem_, args.out(0).shape, 0, strides_);
     return Status::Ok();
   }
 

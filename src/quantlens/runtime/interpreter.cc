@@ -1,5 +1,6 @@
 #include "quantlens/runtime/interpreter.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -11,9 +12,11 @@ namespace ql::rt {
 namespace {
 
 constexpr size_t kArenaAlignment = 64;
-// No single activation tensor may exceed this many bytes: a guard against shapes in hostile files
-// that are valid integers but would exhaust memory.
+// No single tensor the interpreter allocates (graph input, op output) may exceed this many bytes,
+// nor the whole arena the total below: guards against shapes in hostile files that are valid
+// integers but would exhaust memory. Real models stay far below (MobileNet v2: 5 MB of arena).
 constexpr int64_t kMaxTensorBytes = int64_t{8} << 30;
+constexpr int64_t kMaxArenaBytes = int64_t{16} << 30;
 
 std::string ModelName(const ir::Graph& g) {
   return g.source_path.empty() ? std::string("model") : g.source_path;
@@ -25,6 +28,19 @@ Status WithOpContext(const Status& s, const KernelArgs& args) {
   const std::string where = args.Where();
   if (s.message().rfind(where, 0) == 0) return s;
   return s.WithContext(where);
+}
+
+// The shape must be fully known, its type one quantlens holds, and its size under the cap.
+Status CheckTensorSize(const TensorRef& ref, const std::string& where) {
+  auto n = ir::CheckedNumElements(ref.shape);
+  if (!n.ok()) return n.status().WithContext(where);
+  const size_t elem = ir::DTypeSize(ref.dtype());
+  if (elem == 0)
+    return Unsupported("{}has type {}, which quantlens cannot hold", where, ir::DTypeName(ref.dtype()));
+  if (*n > kMaxTensorBytes / static_cast<int64_t>(elem))
+    return InvalidModel("{}shape {} needs more than {} bytes", where, ir::ShapeToString(ref.shape),
+                        kMaxTensorBytes);
+  return Status::Ok();
 }
 
 }  // namespace
@@ -66,9 +82,23 @@ Status Interpreter::Prepare() {
     auto ref = std::make_unique<TensorRef>();
     ref->info = &tensor;
     ref->shape = tensor.shape;
+    if (tensor.is_variable && !tensor.is_constant) {
+      // Variables (stateful RNN state) live outside the arena for the interpreter's lifetime.
+      // TFLite 2.9 resets them to zero, int8 ones to their zero point (ResetVariableTensors).
+      QL_RETURN_IF_ERROR(CheckTensorSize(*ref, fmt::format("{}: variable tensor {} '{}': ",
+                                                           ModelName(graph_), t, tensor.name)));
+      const size_t bytes = ref->bytes();
+      const uint8_t fill = tensor.dtype == ir::DType::kInt8 && !tensor.quant.zero_point.empty()
+                               ? static_cast<uint8_t>(static_cast<int8_t>(tensor.quant.zero_point[0]))
+                               : 0;
+      static_storage_[t].reset(new uint8_t[bytes > 0 ? bytes : 1]);
+      std::memset(static_storage_[t].get(), fill, bytes);
+      ref->BindWritable(static_storage_[t].get());
+      static_bytes_ += bytes;
+    }
     if (tensor.is_constant) {
       ref->is_static = true;
-      ref->data = const_cast<uint8_t*>(tensor.data.data());
+      ref->BindConstant(tensor.data.data());  // read-only: no kernel can overwrite model weights
     }
     refs_[t] = std::move(ref);
   }
@@ -80,6 +110,9 @@ Status Interpreter::Prepare() {
                           graph_.tensors[in].name);
     for (auto& d : ref.shape)
       if (d < 0) d = 1;
+    // Graph inputs are allocated from the file's shape alone: the same cap as op outputs.
+    QL_RETURN_IF_ERROR(CheckTensorSize(ref, fmt::format("{}: input tensor {} '{}': ",
+                                                        ModelName(graph_), in, ref.info->name)));
   }
   op_numerics_ = AssignOpNumerics(graph_, options_.profile);
   op_inputs_.assign(nops, {});
@@ -90,7 +123,14 @@ Status Interpreter::Prepare() {
   for (int i = 0; i < nops; ++i) {
     const ir::Op& op = graph_.ops[i];
     for (int t : op.inputs) op_inputs_[i].push_back(t < 0 ? nullptr : refs_[t].get());
-    for (int t : op.outputs) op_outputs_[i].push_back(refs_[t].get());
+    for (int t : op.outputs) {
+      // Writing state needs a stateful kernel (LSTM and friends), which quantlens does not have;
+      // an ordinary op's output is planned in the arena and must not alias a variable's storage.
+      if (graph_.tensors[t].is_variable)
+        return Unsupported("{}: {}: writes variable tensor {} '{}'; stateful ops are not supported",
+                           ModelName(graph_), graph_.OpLabel(i), t, graph_.tensors[t].name);
+      op_outputs_[i].push_back(refs_[t].get());
+    }
     KernelFactory factory = KernelRegistry::Global().Find(op);
     if (!factory) {
       if (op.type == ir::OpType::kCUSTOM)
@@ -103,23 +143,15 @@ Status Interpreter::Prepare() {
     KernelArgs args = ArgsFor(i);
     QL_RETURN_IF_ERROR(WithOpContext(kernels_[i]->Prepare(args), args));
     for (size_t k = 0; k < op.outputs.size(); ++k) {
-      TensorRef& out = *op_outputs_[i][k];
-      auto n = ir::CheckedNumElements(out.shape);
-      if (!n.ok())
-        return n.status().WithContext(args.Where() + fmt::format("output {} '{}': ", k, out.info->name));
-      const size_t elem = ir::DTypeSize(out.dtype());
-      if (elem == 0)
-        return Unsupported("{}output {} '{}' has type {}, which quantlens cannot hold", args.Where(),
-                           k, out.info->name, ir::DTypeName(out.dtype()));
-      if (*n > kMaxTensorBytes / static_cast<int64_t>(elem))
-        return InvalidModel("{}output {} '{}' of shape {} needs more than {} bytes", args.Where(), k,
-                            out.info->name, ir::ShapeToString(out.shape), kMaxTensorBytes);
+      const TensorRef& out = *op_outputs_[i][k];
+      QL_RETURN_IF_ERROR(
+          CheckTensorSize(out, args.Where() + fmt::format("output {} '{}': ", k, out.info->name)));
     }
     // An op whose inputs are all known now (constants, or outputs of ops folded before it) is
     // evaluated once here. This is what resolves shape computations (SHAPE -> STRIDED_SLICE ->
     // PACK -> RESHAPE) before any data arrives, and turns float16 weights into float32 once.
     bool all_static = !op.inputs.empty();
-    for (TensorRef* in : op_inputs_[i])
+    for (const TensorRef* in : op_inputs_[i])
       if (in && !in->is_static) all_static = false;
     if (op.type == ir::OpType::kSHAPE) all_static = true;  // depends only on the (resolved) shape
     if (all_static) {
@@ -128,7 +160,7 @@ Status Interpreter::Prepare() {
         TensorRef& out = *op_outputs_[i][k];
         const size_t bytes = out.bytes();
         static_storage_[op.outputs[k]].reset(new uint8_t[bytes > 0 ? bytes : 1]());
-        out.data = static_storage_[op.outputs[k]].get();
+        out.BindWritable(static_storage_[op.outputs[k]].get());
         static_bytes_ += bytes;
       }
       QL_RETURN_IF_ERROR(WithOpContext(kernels_[i]->Eval(args), args));
@@ -163,12 +195,24 @@ Status Interpreter::Prepare() {
     buffer_tensor.push_back(t);
   }
   arena_bytes_ = PlanArena(buffers, kArenaAlignment);
-  void* mem = std::aligned_alloc(kArenaAlignment, arena_bytes_ > 0 ? arena_bytes_ : kArenaAlignment);
+  if (arena_bytes_ > static_cast<size_t>(kMaxArenaBytes))
+    return InvalidModel("{}: the planned activation memory is {} bytes, more than the {}-byte limit",
+                        ModelName(graph_), arena_bytes_, kMaxArenaBytes);
+  // aligned_alloc wants a multiple of the alignment; PlanArena's offsets are aligned, its total
+  // may not be.
+  const size_t alloc_bytes = std::max<size_t>(
+      kArenaAlignment, (arena_bytes_ + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment);
+  void* mem = std::aligned_alloc(kArenaAlignment, alloc_bytes);
   if (!mem) return Internal("{}: cannot allocate a {}-byte arena", ModelName(graph_), arena_bytes_);
-  std::memset(mem, 0, arena_bytes_);
   arena_.reset(static_cast<uint8_t*>(mem));
-  for (size_t b = 0; b < buffers.size(); ++b)
-    refs_[buffer_tensor[b]]->data = arena_.get() + buffers[b].offset;
+  // Only the graph inputs are cleared (a caller that runs Invoke without SetInput sees zeros, as
+  // in TFLite); every op output is written by its kernel before anything reads it, so the rest of
+  // the arena is left untouched instead of paging in all of it.
+  for (size_t b = 0; b < buffers.size(); ++b) {
+    TensorRef& ref = *refs_[buffer_tensor[b]];
+    ref.BindWritable(arena_.get() + buffers[b].offset);
+    if (first[buffer_tensor[b]] == -1) std::memset(ref.mutable_data(), 0, ref.bytes());
+  }
   return Status::Ok();
 }
 
@@ -181,7 +225,7 @@ Status Interpreter::SetInput(int i, const void* data, size_t bytes) {
     return InvalidArgument("{}: input {} '{}' of shape {} ({}) needs {} bytes, got {}",
                            ModelName(graph_), i, ref.info->name, ir::ShapeToString(ref.shape),
                            ir::DTypeName(ref.dtype()), ref.bytes(), bytes);
-  if (bytes) std::memcpy(ref.data, data, bytes);
+  if (bytes) std::memcpy(ref.mutable_data(), data, bytes);
   return Status::Ok();
 }
 

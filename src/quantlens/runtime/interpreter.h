@@ -61,11 +61,12 @@ class Interpreter {
   const ir::Graph& graph_;
   InterpreterOptions options_;
   std::vector<std::unique_ptr<TensorRef>> refs_;
-  std::vector<std::vector<TensorRef*>> op_inputs_, op_outputs_;
+  std::vector<std::vector<const TensorRef*>> op_inputs_;  // kernels read inputs only
+  std::vector<std::vector<TensorRef*>> op_outputs_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<OpNumerics> op_numerics_;
   std::vector<bool> op_static_;  // evaluated once at prepare time (all inputs static)
-  // Outputs of ops folded at prepare time, and variable tensors: one buffer per tensor.
+  // Outputs of ops folded at prepare time: one buffer per tensor.
   std::vector<std::unique_ptr<uint8_t[]>> static_storage_;
   struct FreeDeleter {
     void operator()(void* p) const;

@@ -17,26 +17,37 @@ namespace ql::rt {
 struct TensorRef {
   const ir::Tensor* info = nullptr;  // dtype, quantization, name; never null
   ir::Shape shape;                   // resolved shape (no -1)
-  void* data = nullptr;              // null at Prepare unless `is_static`
+  const void* data = nullptr;        // null at Prepare unless `is_static`
   bool is_static = false;            // contents known before any input arrives (constant or folded)
 
   ir::DType dtype() const { return info->dtype; }
   const ir::Quantization& quant() const { return info->quant; }
   int rank() const { return static_cast<int>(shape.size()); }
   int64_t dim(int i) const { return shape[i]; }
-  int64_t num_elements() const {
-    int64_t n = 1;
-    for (int64_t d : shape) n *= d;
-    return n;
+  // The interpreter checks every tensor's size against its cap at Prepare, so in a kernel this is
+  // never -1 (ir::ShapeProduct's overflow marker); bytes() is 0 for such a shape, never wrapped.
+  int64_t num_elements() const { return ir::ShapeProduct(shape); }
+  size_t bytes() const {
+    const int64_t n = num_elements();
+    return n < 0 ? 0 : static_cast<size_t>(n) * ir::DTypeSize(dtype());
   }
-  size_t bytes() const { return static_cast<size_t>(num_elements()) * ir::DTypeSize(dtype()); }
   template <typename T> const T* as() const { return static_cast<const T*>(data); }
-  template <typename T> T* mut() const { return static_cast<T*>(data); }
+  // Writable storage. Kernels see their inputs as `const TensorRef&`, so only outputs reach
+  // these; model constants are bound read-only and have none (nullptr).
+  void* mutable_data() { return writable_; }
+  template <typename T> T* mut() { return static_cast<T*>(writable_); }
+
+  // Binding, done by the interpreter: storage it owns (arena, folded outputs) or a model constant.
+  void BindWritable(void* p) { data = p; writable_ = p; }
+  void BindConstant(const void* p) { data = p; writable_ = nullptr; }
   // Per-tensor scale / zero point (the first entry); 0 when unquantized.
   float scale() const { return info->quant.scale.empty() ? 0.0f : info->quant.scale[0]; }
   int32_t zero_point() const {
     return info->quant.zero_point.empty() ? 0 : static_cast<int32_t>(info->quant.zero_point[0]);
   }
+
+ private:
+  void* writable_ = nullptr;
 };
 
 // What Prepare and Eval receive. `inputs[i]` is null for an omitted optional input (-1 in the
@@ -45,7 +56,7 @@ struct KernelArgs {
   const ir::Graph& graph;
   const ir::Op& op;
   int op_index;
-  std::span<TensorRef* const> inputs;
+  std::span<const TensorRef* const> inputs;  // read-only: a kernel cannot write its inputs
   std::span<TensorRef* const> outputs;
   OpNumerics numerics;
 
@@ -53,7 +64,7 @@ struct KernelArgs {
   std::string Where() const;
   int num_inputs() const { return static_cast<int>(inputs.size()); }
   int num_outputs() const { return static_cast<int>(outputs.size()); }
-  const TensorRef& in(int i) const { return *inputs[i]; }
+  const TensorRef& in(int i) const { return *inputs[i]; }  // inputs[i] must not be null
   TensorRef& out(int i) const { return *outputs[i]; }
 };
 

@@ -146,10 +146,14 @@ Status ReadTensor(const tfl::Tensor& t, int index, const tfl::Model& model, ir::
                           data->size(), ir::ShapeToString(out.shape), ir::DTypeName(out.dtype),
                           want);
   }
+  // TFLite 2.9 refuses a variable with data ("variable tensor with buffer"): it starts from
+  // zeros (ResetVariableTensors), and quantlens reads the file the same way.
+  if (out.is_variable)
+    return Unsupported("{}is a variable tensor with data in buffer {}; TFLite starts variables "
+                       "from zero and refuses such files", where, b);
   out.shape_declared = true;  // a constant's [] is a scalar: its data size was checked above
   out.data.assign(data->begin(), data->end());
-  // A variable's buffer is its initial value, not a constant: ops write it.
-  out.is_constant = !out.is_variable;
+  out.is_constant = true;
   return Status::Ok();
 }
 
