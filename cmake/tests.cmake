@@ -12,13 +12,37 @@ function(ql_add_test_dir dir label)
     target_link_libraries(${name} PRIVATE quantlens GTest::gtest GTest::gtest_main)
     target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
     target_compile_definitions(${name} PRIVATE
-      QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>")
+      QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>"
+      QUANTLENS_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+      QUANTLENS_MAKE_MALFORMED_PATH="$<TARGET_FILE:make_malformed>")
     gtest_discover_tests(${name} PROPERTIES LABELS ${label} DISCOVERY_TIMEOUT 60)
   endforeach()
 endfunction()
 
 ql_add_test_dir(unit unit)
 ql_add_test_dir(hostile hostile)
+
+# The generator of the checked-in malformed-file set (tests/malformed); malformed_files_test
+# checks that it reproduces the set byte for byte and runs the CLI on every file.
+# It builds models with flatbuffers' object API, so it gets its own copy of the schema header.
+find_package(ZLIB REQUIRED)
+set(QL_OBJAPI_DIR ${CMAKE_BINARY_DIR}/generated_objapi)
+add_custom_command(
+  OUTPUT ${QL_OBJAPI_DIR}/tflite_schema_generated.h
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${QL_OBJAPI_DIR}
+  COMMAND ${FLATC} --cpp --scoped-enums --gen-object-api -o ${QL_OBJAPI_DIR} ${QL_SCHEMA}
+  DEPENDS ${QL_SCHEMA}
+  COMMENT "flatc: generating the TFLite schema object API (make_malformed)")
+add_executable(make_malformed ${CMAKE_SOURCE_DIR}/tools/make_malformed.cc
+  ${QL_OBJAPI_DIR}/tflite_schema_generated.h)
+target_include_directories(make_malformed BEFORE PRIVATE ${QL_OBJAPI_DIR})
+target_include_directories(make_malformed SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS})
+target_link_libraries(make_malformed PRIVATE flatbuffers::flatbuffers ${HDF5_C_LIBRARIES}
+  nlohmann_json::nlohmann_json fmt::fmt ZLIB::ZLIB)
+if(TARGET ql_warnings)
+  target_link_libraries(make_malformed PRIVATE ql_warnings)
+endif()
+add_dependencies(malformed_files_test make_malformed quantlens_cli)
 if(NOT QUANTLENS_ASAN)
   ql_add_test_dir(corpus corpus)
   if(QUANTLENS_TFLITE_C_DIR)

@@ -1,6 +1,8 @@
 #include "quantlens/io/image.h"
 
 #include <algorithm>
+#include <array>
+#include <cctype>
 #include <cmath>
 #include <cstring>
 #include <fstream>
@@ -13,8 +15,12 @@
 #define STBI_ONLY_JPEG
 #define STBI_ONLY_BMP
 #define STBI_NO_STDIO_WARNINGS
-#define STBI_FAILURE_USERMSG
+// stb's short failure reasons ("bad ctype", "only 8-bit") name the broken rule; its only warning
+// with them is a variable the compiler cannot see used.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-but-set-variable"
 #include <stb_image.h>
+#pragma GCC diagnostic pop
 
 #include "quantlens/io/atomic_file.h"
 
@@ -28,6 +34,61 @@ constexpr int64_t kMaxImagePixels = int64_t{1} << 28;
 struct StbiFree {
   void operator()(stbi_uc* p) const { stbi_image_free(p); }
 };
+
+uint32_t Crc32(const uint8_t* p, size_t n) {
+  static const std::array<uint32_t, 256> table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
+  return c ^ 0xffffffffu;
+}
+uint32_t Be32(const uint8_t* p) { return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]; }
+uint32_t Le32(const uint8_t* p) { return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | p[0]; }
+
+// What stb_image does not check: it skips PNG CRCs and reads past the end of a file as zeros,
+// so a corrupt or truncated PNG or BMP would decode to made-up pixels.
+Status CheckStructure(const std::vector<uint8_t>& b, const std::string& path) {
+  if (b.size() >= 8 && std::memcmp(b.data(), "\x89PNG\r\n\x1a\n", 8) == 0) {
+    for (size_t pos = 8;;) {
+      if (b.size() - pos < 12)
+        return InvalidArgument("{}: PNG ends at byte {} without an IEND chunk (truncated)", path, b.size());
+      const uint32_t len = Be32(&b[pos]);
+      std::string type(reinterpret_cast<const char*>(&b[pos + 4]), 4);
+      for (char& ch : type) if (!std::isalnum(static_cast<unsigned char>(ch))) ch = '?';
+      if (len > b.size() - pos - 12)
+        return InvalidArgument("{}: PNG chunk '{}' at byte {} declares {} bytes, past the end of the {}-byte file "
+                               "(truncated)", path, type, pos, len, b.size());
+      const uint32_t stored = Be32(&b[pos + 8 + len]), actual = Crc32(&b[pos + 4], len + 4);
+      if (stored != actual)
+        return InvalidArgument("{}: PNG chunk '{}' at byte {} has CRC {:08x} but its bytes give {:08x} (corrupt file)",
+                               path, type, pos, stored, actual);
+      if (type == "IEND") break;
+      pos += 12 + size_t{len};
+    }
+  } else if (b.size() >= 34 && b[0] == 'B' && b[1] == 'M' && Le32(&b[14]) >= 40) {
+    // Uncompressed (BI_RGB, BI_BITFIELDS) pixel rows must all be in the file.
+    const uint32_t offset = Le32(&b[10]), compression = Le32(&b[30]);
+    const int64_t w = static_cast<int32_t>(Le32(&b[18])), h = static_cast<int32_t>(Le32(&b[22]));
+    const int bpp = b[28] | (b[29] << 8);
+    if ((compression == 0 || compression == 3) && w > 0 && h != 0 &&
+        (bpp == 1 || bpp == 4 || bpp == 8 || bpp == 16 || bpp == 24 || bpp == 32)) {
+      const uint64_t row = ((static_cast<uint64_t>(w) * bpp + 31) / 32) * 4;
+      const uint64_t rows = static_cast<uint64_t>(h < 0 ? -h : h);
+      const uint64_t avail = offset <= b.size() ? b.size() - offset : 0;
+      if (offset > b.size() || rows > avail / row)
+        return InvalidArgument("{}: BMP pixel data ({} rows of {} bytes from byte {}) runs past the end of the "
+                               "{}-byte file (truncated)", path, rows, row, offset, b.size());
+    }
+  }
+  return Status::Ok();
+}
 
 }  // namespace
 
@@ -52,13 +113,17 @@ Result<Image> DecodeImage(const std::string& path, int channels) {
   int w = 0, h = 0, file_channels = 0;
   const int len = static_cast<int>(bytes.size());
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &file_channels)) {
+    // stbi_info keeps the reason of the last format it tried ("unknown image type"); decoding
+    // names the broken rule of the file's own format, failing in the same header check.
+    std::unique_ptr<stbi_uc, StbiFree> probe(stbi_load_from_memory(bytes.data(), len, &w, &h, &file_channels, channels));
     return InvalidArgument("{}: not a decodable PNG, JPEG or BMP image ({})", path,
-                           stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+                           !probe && stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
   }
   if (w <= 0 || h <= 0 || int64_t{w} * h > kMaxImagePixels) {
     return InvalidArgument("{}: image size {}x{} is outside the supported range (at most {} pixels)",
                            path, w, h, kMaxImagePixels);
   }
+  QL_RETURN_IF_ERROR(CheckStructure(bytes, path));
   std::unique_ptr<stbi_uc, StbiFree> data(
       stbi_load_from_memory(bytes.data(), len, &w, &h, &file_channels, channels));
   if (!data) {

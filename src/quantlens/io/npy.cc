@@ -197,8 +197,11 @@ std::string NpyDescr(ir::DType t) {
 }
 
 Result<Array> ParseNpy(std::span<const uint8_t> bytes, const std::string& source) {
-  if (bytes.size() < 10 || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
+  if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
     return InvalidArgument("{}: not a .npy file (missing the \\x93NUMPY magic)", source);
+  }
+  if (bytes.size() < 10) {
+    return InvalidArgument("{}: .npy file truncated in its preamble ({} bytes)", source, bytes.size());
   }
   const int major = bytes[6];
   size_t header_len = 0, prefix = 0;

@@ -30,7 +30,9 @@ Result<ZipPtr> OpenForRead(const std::string& path) {
   if (!probe) return NotFound("{}: no such file or not readable", path);
   std::fclose(probe);
   int err = 0;
-  zip_t* z = zip_open(path.c_str(), ZIP_RDONLY, &err);
+  // ZIP_CHECKCONS: local headers must agree with the central directory and names be unique, so
+  // an archive cannot hand quantlens a different "x" than NumPy (which takes the last duplicate).
+  zip_t* z = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
   if (!z) {
     zip_error_t ze;
     zip_error_init_with_code(&ze, err);

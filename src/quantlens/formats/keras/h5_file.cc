@@ -179,6 +179,11 @@ Result<FloatArray> H5ReadFloatDataset(hid_t loc, const std::string& path, const 
   if (!H5PathExists(loc, path)) return NotFound("{}: dataset '{}' is missing", where, path);
   H5Id ds(H5Dopen2(loc, path.c_str(), H5P_DEFAULT));
   if (!ds.valid()) return InvalidModel("{}: '{}' is not a dataset", where, path);
+  // External storage and virtual datasets read other files named in the model (any path);
+  // Keras writes neither.
+  H5Id dcpl(H5Dget_create_plist(ds.get()));
+  if (dcpl.valid() && (H5Pget_layout(dcpl.get()) == H5D_VIRTUAL || H5Pget_external_count(dcpl.get()) > 0))
+    return Unsupported("{}: dataset '{}' keeps its data in an external file (refused)", where, path);
   H5Id type(H5Dget_type(ds.get()));
   const H5T_class_t cls = H5Tget_class(type.get());
   if (cls != H5T_FLOAT && cls != H5T_INTEGER)

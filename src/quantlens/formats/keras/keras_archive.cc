@@ -36,6 +36,13 @@ Result<std::vector<uint8_t>> ReadEntry(zip_t* z, zip_int64_t index, const std::s
     if (got <= 0) return InvalidModel("{}: archive member is truncated or corrupt", where);
     done += static_cast<zip_uint64_t>(got);
   }
+  // libzip checks the CRC only at the end of the data: read on to it, which also refuses a member
+  // that inflates past its declared size (a zip bomb) instead of silently cutting it.
+  uint8_t past_end = 0;
+  const zip_int64_t more = zip_fread(f.get(), &past_end, 1);
+  if (more != 0)
+    return InvalidModel("{}: archive member is corrupt ({})", where,
+                        more < 0 ? zip_file_strerror(f.get()) : "more data than its declared size");
   return out;
 }
 

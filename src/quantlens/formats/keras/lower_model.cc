@@ -217,6 +217,10 @@ class ModelLowering {
       if (!by_name.emplace(m.layers[i].name, i).second)
         return InvalidModel("{}: model '{}' has two layers named '{}'", file_, m.name, m.layers[i].name);
     }
+    // A layer whose inbound nodes did not parse is never called below: say why here, rather
+    // than "output never produced" later.
+    for (const LayerSpec& l : m.layers)
+      if (!l.inbound_error.empty()) return InvalidModel("{}{}", Where(prefix + l.name, l), l.inbound_error);
     // Outputs of each (layer, node) call, as Keras's keras_history refers to them.
     std::map<std::pair<std::string, int>, std::vector<Value>> produced;
     std::vector<size_t> next_node(m.layers.size(), 0);
