@@ -61,16 +61,9 @@ bool IsSafeZipEntryName(std::string_view name) {
   return true;
 }
 
-Result<KerasArchive> ReadKerasArchive(const std::string& path) {
-  int err = 0;
-  std::unique_ptr<zip_t, ZipCloser> z(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
-  if (!z) {
-    zip_error_t ze;
-    zip_error_init_with_code(&ze, err);
-    std::string msg = zip_error_strerror(&ze);
-    zip_error_fini(&ze);
-    return InvalidModel("{}: not a readable .keras (zip) archive: {}", path, msg);
-  }
+namespace {
+
+Result<KerasArchive> ReadOpenArchive(std::unique_ptr<zip_t, ZipCloser> z, const std::string& path) {
   const zip_int64_t n = zip_get_num_entries(z.get(), 0);
   zip_int64_t config = -1, metadata = -1, weights = -1;
   for (zip_int64_t i = 0; i < n; ++i) {
@@ -97,6 +90,44 @@ Result<KerasArchive> ReadKerasArchive(const std::string& path) {
                         ReadEntry(z.get(), weights, path + ":model.weights.h5", kMaxWeightsBytes));
   }
   return out;
+}
+
+std::string ZipErrorText(int err) {
+  zip_error_t ze;
+  zip_error_init_with_code(&ze, err);
+  std::string msg = zip_error_strerror(&ze);
+  zip_error_fini(&ze);
+  return msg;
+}
+
+}  // namespace
+
+Result<KerasArchive> ReadKerasArchive(const std::string& path) {
+  int err = 0;
+  std::unique_ptr<zip_t, ZipCloser> z(zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err));
+  if (!z) return InvalidModel("{}: not a readable .keras (zip) archive: {}", path, ZipErrorText(err));
+  return ReadOpenArchive(std::move(z), path);
+}
+
+Result<KerasArchive> ReadKerasArchiveFromBuffer(std::span<const uint8_t> bytes, const std::string& name) {
+  zip_error_t ze;
+  zip_error_init(&ze);
+  // libzip reads the caller's bytes in place (freep = 0): they must outlive the archive, which
+  // ends in this function.
+  zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &ze);
+  if (!src) {
+    zip_error_fini(&ze);
+    return Internal("{}: cannot set up a zip source in memory", name);
+  }
+  zip_t* raw = zip_open_from_source(src, ZIP_RDONLY | ZIP_CHECKCONS, &ze);
+  if (!raw) {
+    zip_source_free(src);
+    std::string msg = zip_error_strerror(&ze);
+    zip_error_fini(&ze);
+    return InvalidModel("{}: not a readable .keras (zip) archive: {}", name, msg);
+  }
+  zip_error_fini(&ze);
+  return ReadOpenArchive(std::unique_ptr<zip_t, ZipCloser>(raw), name);
 }
 
 }  // namespace ql::keras

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,5 +24,7 @@ struct KerasArchive {
 bool IsSafeZipEntryName(std::string_view name);
 
 Result<KerasArchive> ReadKerasArchive(const std::string& path);
+// The same for an archive held in memory; `name` is used in messages.
+Result<KerasArchive> ReadKerasArchiveFromBuffer(std::span<const uint8_t> bytes, const std::string& name);
 
 }  // namespace ql::keras

@@ -20,8 +20,7 @@ std::string FirstOr(const Result<std::vector<std::string>>& r, std::string fallb
   return fallback;
 }
 
-Result<KerasModelInfo> ReadH5(const std::string& path) {
-  QL_ASSIGN_OR_RETURN(H5File file, H5File::OpenPath(path));
+Result<KerasModelInfo> ReadH5(const H5File& file, const std::string& path) {
   const hid_t root = file.root();
   if (!H5HasAttr(root, "model_config")) {
     if (H5HasAttr(root, "layer_names"))
@@ -57,8 +56,7 @@ Result<KerasModelInfo> ReadH5(const std::string& path) {
   return info;
 }
 
-Result<KerasModelInfo> ReadV3(const std::string& path) {
-  QL_ASSIGN_OR_RETURN(KerasArchive ar, ReadKerasArchive(path));
+Result<KerasModelInfo> ReadV3(const KerasArchive& ar, const std::string& path) {
   QL_ASSIGN_OR_RETURN(nlohmann::json cfg, ParseJsonLimited(ar.config_json, path + ":config.json"));
   std::string version;
   if (!ar.metadata_json.empty()) {
@@ -82,7 +80,30 @@ Result<KerasModelInfo> ReadV3(const std::string& path) {
   return info;
 }
 
+Result<KerasModelInfo> ReadH5(const std::string& path) {
+  QL_ASSIGN_OR_RETURN(H5File file, H5File::OpenPath(path));
+  return ReadH5(file, path);
+}
+
+Result<KerasModelInfo> ReadV3(const std::string& path) {
+  QL_ASSIGN_OR_RETURN(KerasArchive ar, ReadKerasArchive(path));
+  return ReadV3(ar, path);
+}
+
 }  // namespace
+
+Result<KerasModelInfo> ReadKerasModelInfoFromBuffer(std::span<const uint8_t> bytes,
+                                                    const std::string& name) {
+  if (bytes.size() >= 4 && std::memcmp(bytes.data(), "PK\x03\x04", 4) == 0) {
+    QL_ASSIGN_OR_RETURN(KerasArchive ar, ReadKerasArchiveFromBuffer(bytes, name));
+    return ReadV3(ar, name);
+  }
+  if (bytes.size() >= 8 && std::memcmp(bytes.data(), "\x89HDF\r\n\x1a\n", 8) == 0) {
+    QL_ASSIGN_OR_RETURN(H5File file, H5File::OpenImage(std::vector<uint8_t>(bytes.begin(), bytes.end()), name));
+    return ReadH5(file, name);
+  }
+  return InvalidModel("{}: neither an HDF5 file nor a .keras archive", name);
+}
 
 Result<ir::Graph> ReadKerasModel(const std::string& path) {
   QL_ASSIGN_OR_RETURN(KerasModelInfo info, ReadKerasModelInfo(path));

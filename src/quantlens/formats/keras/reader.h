@@ -2,6 +2,8 @@
 // them to float ir::Graphs whose tensors are tagged with Keras layer names.
 #pragma once
 
+#include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,5 +26,9 @@ struct KerasModelInfo {
 };
 
 Result<KerasModelInfo> ReadKerasModelInfo(const std::string& path);
+// The same for a file held in memory (the bytes of a .h5 or a .keras file, told apart by their
+// signature); `name` is used in messages.
+Result<KerasModelInfo> ReadKerasModelInfoFromBuffer(std::span<const uint8_t> bytes,
+                                                    const std::string& name);
 
 }  // namespace ql::keras
