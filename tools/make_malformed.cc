@@ -1679,13 +1679,13 @@ void ImageCases(CaseSet& set) {
   jpg("sampling_factor_zero", [&] { JpegParts p = jp; p.sof[11] = 0x00; return Jpeg(p); }(), "bad H");
   jpg("quant_table_id_5", [&] { JpegParts p = jp; p.sof[12] = 5; return Jpeg(p); }(), "bad TQ");
   jpg("dqt_table_id_4", [&] { JpegParts p = jp; p.dqt[4] = 0x04; return Jpeg(p); }(), "bad DQT table");
-  jpg("dqt_length_1", [&] { JpegParts p = jp; Set16BE(p.dqt, 2, 1); return Jpeg(p); }(), "not a decodable PNG, JPEG or BMP image");
+  jpg("dqt_length_1", [&] { JpegParts p = jp; Set16BE(p.dqt, 2, 1); return Jpeg(p); }(), "corrupt JPEG marker segment");
   jpg("dht_counts_overflow", [&] {
         JpegParts p = jp;
         for (int i = 0; i < 16; ++i) p.dht_dc[5 + i] = 255;
         return Jpeg(p);
       }(), "bad code lengths");
-  jpg("sos_unknown_component", [&] { JpegParts p = jp; p.sos[5] = 9; return Jpeg(p); }(), "image decoding failed");
+  jpg("sos_unknown_component", [&] { JpegParts p = jp; p.sos[5] = 9; return Jpeg(p); }(), "corrupt JPEG marker segment");
   jpg("sos_huffman_table_5", [&] { JpegParts p = jp; p.sos[6] = 0x55; return Jpeg(p); }(), "bad DC huff");
   jpg("lossless_sof3", [&] { JpegParts p = jp; p.sof[1] = 0xc3; return Jpeg(p); }(), "unknown marker");
   jpg("arithmetic_sof9", [&] { JpegParts p = jp; p.sof[1] = 0xc9; return Jpeg(p); }(), "unknown marker");

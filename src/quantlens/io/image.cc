@@ -49,6 +49,15 @@ uint32_t Crc32(const uint8_t* p, size_t n) {
   for (size_t i = 0; i < n; ++i) c = table[(c ^ p[i]) & 0xff] ^ (c >> 8);
   return c ^ 0xffffffffu;
 }
+// stb tries the PNG decoder first on every file, and some JPEG failures set no reason of their
+// own: a "bad png sig" left on a file that is no PNG is not the reason.
+std::string StbReason(const std::vector<uint8_t>& b) {
+  const char* r = stbi_failure_reason();
+  if (r == nullptr) return "no reason given";
+  if (std::strcmp(r, "bad png sig") == 0 && !(b.size() >= 4 && std::memcmp(b.data(), "\x89PNG", 4) == 0))
+    return b.size() >= 2 && b[0] == 0xff && b[1] == 0xd8 ? "corrupt JPEG marker segment" : "corrupt data";
+  return r;
+}
 uint32_t Be32(const uint8_t* p) { return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]; }
 uint32_t Le32(const uint8_t* p) { return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | p[0]; }
 
@@ -117,7 +126,7 @@ Result<Image> DecodeImage(const std::string& path, int channels) {
     // names the broken rule of the file's own format, failing in the same header check.
     std::unique_ptr<stbi_uc, StbiFree> probe(stbi_load_from_memory(bytes.data(), len, &w, &h, &file_channels, channels));
     return InvalidArgument("{}: not a decodable PNG, JPEG or BMP image ({})", path,
-                           !probe && stbi_failure_reason() ? stbi_failure_reason() : "unknown format");
+                           probe ? std::string("unknown format") : StbReason(bytes));
   }
   if (w <= 0 || h <= 0 || int64_t{w} * h > kMaxImagePixels) {
     return InvalidArgument("{}: image size {}x{} is outside the supported range (at most {} pixels)",
@@ -128,7 +137,7 @@ Result<Image> DecodeImage(const std::string& path, int channels) {
       stbi_load_from_memory(bytes.data(), len, &w, &h, &file_channels, channels));
   if (!data) {
     return InvalidArgument("{}: image decoding failed: {}", path,
-                           stbi_failure_reason() ? stbi_failure_reason() : "unknown error");
+                           StbReason(bytes));
   }
   Image img;
   img.height = h;
