@@ -107,9 +107,19 @@ class SoftmaxKernel : public rt::Kernel {
                           args.Where());
     s_out_ = out.scale();
     z_out_ = out.zero_point();
+    // TFLite's rule (softmax.cc Prepare): the output holds [0, 1] as q * 1/256 from the lowest code.
+    const int32_t want_zp = dtype_ == ir::DType::kInt8 ? -128 : 0;
+    if (!(std::fabs(s_out_ - 1.0f / 256) <= 0.001f / 256) || z_out_ != want_zp)
+      return InvalidModel("{}quantized softmax output has scale {} and zero point {}; TFLite requires "
+                          "scale 1/256 and zero point {}", args.Where(), s_out_, z_out_, want_zp);
     // The table is built in float32 with the product -s_in * beta rounded once, as TFLite does.
     const float c = -in.scale() * beta_;
-    for (int d = 0; d <= 255; ++d) table_[255 - d] = std::exp(c * static_cast<float>(d));
+    for (int d = 0; d <= 255; ++d) {
+      table_[255 - d] = std::exp(c * static_cast<float>(d));
+      if (!std::isfinite(table_[255 - d]))
+        return InvalidModel("{}quantized softmax: input scale {} times beta {} gives a non-finite "
+                            "exponent table", args.Where(), in.scale(), beta_);
+    }
     return Status::Ok();
   }
 
