@@ -17,16 +17,17 @@ set_target_properties(ql_tflite_c PROPERTIES
   IMPORTED_NO_SONAME ON
   INTERFACE_INCLUDE_DIRECTORIES "${QL_TFLITE_C_INCLUDE}")
 
-file(GLOB ql_diff_srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/diff/*_test.cc)
+file(GLOB ql_diff_srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/diff/*_test.cc)
 foreach(src ${ql_diff_srcs})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE quantlens ql_tflite_c GTest::gtest GTest::gtest_main)
-  target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+  target_link_libraries(${name} PRIVATE quantlens ql_warnings ql_tflite_c GTest::gtest GTest::gtest_main)
+  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   # The genuine library's headers are third-party: keep their warnings out of ours.
   target_include_directories(${name} SYSTEM PRIVATE ${QL_TFLITE_C_INCLUDE})
   set_target_properties(${name} PROPERTIES BUILD_RPATH "${QL_TFLITE_C_LIBDIR}")
-  target_compile_definitions(${name} PRIVATE QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>")
+  target_compile_definitions(${name} PRIVATE QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>"
+    QUANTLENS_SHARED_DIR="${QUANTLENS_SHARED_DIR}")
   # Discovery runs the executable, which needs the .so: the rpath above provides it.
   gtest_discover_tests(${name} PROPERTIES LABELS diff DISCOVERY_TIMEOUT 120)
 endforeach()

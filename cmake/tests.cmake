@@ -5,15 +5,16 @@ include(GoogleTest)
 # Labels: unit (fast, run under ASan too), hostile (broken files; ASan too), corpus (golden data,
 # Release only), diff (genuine TFLite runtime, Release only).
 function(ql_add_test_dir dir label)
-  file(GLOB srcs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/${dir}/*_test.cc)
+  file(GLOB srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/${dir}/*_test.cc)
   foreach(src ${srcs})
     get_filename_component(name ${src} NAME_WE)
     add_executable(${name} ${src})
-    target_link_libraries(${name} PRIVATE quantlens GTest::gtest GTest::gtest_main)
-    target_include_directories(${name} PRIVATE ${CMAKE_SOURCE_DIR}/tests)
+    target_link_libraries(${name} PRIVATE quantlens ql_warnings GTest::gtest GTest::gtest_main)
+    target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
     target_compile_definitions(${name} PRIVATE
       QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>"
-      QUANTLENS_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+      QUANTLENS_SHARED_DIR="${QUANTLENS_SHARED_DIR}"
+      QUANTLENS_SOURCE_DIR="${PROJECT_SOURCE_DIR}"
       QUANTLENS_MAKE_MALFORMED_PATH="$<TARGET_FILE:make_malformed>")
     gtest_discover_tests(${name} PROPERTIES LABELS ${label} DISCOVERY_TIMEOUT 60)
   endforeach()
@@ -33,7 +34,7 @@ add_custom_command(
   COMMAND ${FLATC} --cpp --scoped-enums --gen-object-api -o ${QL_OBJAPI_DIR} ${QL_SCHEMA}
   DEPENDS ${QL_SCHEMA}
   COMMENT "flatc: generating the TFLite schema object API (make_malformed)")
-add_executable(make_malformed ${CMAKE_SOURCE_DIR}/tools/make_malformed.cc
+add_executable(make_malformed ${PROJECT_SOURCE_DIR}/tools/make_malformed.cc
   ${QL_OBJAPI_DIR}/tflite_schema_generated.h)
 target_include_directories(make_malformed BEFORE PRIVATE ${QL_OBJAPI_DIR})
 target_include_directories(make_malformed SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS})

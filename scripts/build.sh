@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# build.sh [release|asan]: configures and builds quantlens into build/<kind>.
+# build.sh [release|asan|app]: configures and builds quantlens into build/<kind>. `app` is the
+# Release library and command line without the tests (what the main job needs); `release` and
+# `asan` build the tests too.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 kind=${1:-release}
 shared=${QUANTLENS_SHARED_DIR:-$root/../shared}
 extra=()
-if [ "$kind" = asan ]; then
-  extra+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTLENS_ASAN=ON)
-else
-  extra+=(-DCMAKE_BUILD_TYPE=Release)
-  [ -n "${QUANTLENS_TFLITE_C_DIR:-}" ] && extra+=(-DQUANTLENS_TFLITE_C_DIR="$QUANTLENS_TFLITE_C_DIR")
-fi
+case "$kind" in
+  asan) extra+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTLENS_ASAN=ON -DQUANTLENS_TESTS=ON) ;;
+  release)
+    extra+=(-DCMAKE_BUILD_TYPE=Release -DQUANTLENS_TESTS=ON)
+    extra+=(-DQUANTLENS_TFLITE_C_DIR="${QUANTLENS_TFLITE_C_DIR:-}") ;;
+  app) extra+=(-DCMAKE_BUILD_TYPE=Release -DQUANTLENS_TESTS=OFF) ;;
+  *) echo "usage: $0 [release|asan|app]" >&2; exit 2 ;;
+esac
 cmake -S "$root" -B "$root/build/$kind" -G Ninja -DQUANTLENS_SHARED_DIR="$shared" "${extra[@]}" >/dev/null
 ninja -C "$root/build/$kind" -j"$(nproc)"

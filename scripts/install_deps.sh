@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# Installs the Debian packages quantlens builds with. Idempotent: apt runs only when a package is
-# missing. Run as root (or with sudo available) on Debian 12.
+# install_deps.sh [--tests]: installs the Debian packages quantlens builds with; with --tests, also
+# what only the test suite needs (GoogleTest, clang for the fuzzers, Node.js/npm for the genuine
+# TFLite library of the differential tests). Idempotent: apt runs only when a package is missing.
+# Run as root (or with sudo available) on Debian 12.
 set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev
-      libhdf5-dev nlohmann-json3-dev libzip-dev libcli11-dev libfmt-dev libstb-dev libgtest-dev
-      python3-numpy)
-# Node.js and npm fetch the genuine TFLite C library for the differential tests. Machines that
-# already have a Node.js with its own npm (e.g. a vendor build) keep it: Debian's npm package
-# conflicts with those.
-command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
-command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+      libhdf5-dev nlohmann-json3-dev libzip-dev libcli11-dev libfmt-dev libstb-dev)
+if [ "${1:-}" = --tests ]; then
+  pkgs+=(libgtest-dev clang)
+  # Machines that already have a Node.js with its own npm (e.g. a vendor build) keep it: Debian's
+  # npm package conflicts with those.
+  command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
+  command -v npm >/dev/null 2>&1 || pkgs+=(npm)
+elif [ -n "${1:-}" ]; then
+  echo "usage: $0 [--tests]" >&2
+  exit 2
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,8 +7,8 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${QUANTLENS_SHARED_DIR:-$root/../shared}
 bash "$root/scripts/install_deps.sh"
-bash "$root/scripts/build.sh" release
-ql="$root/build/release/quantlens"
+bash "$root/scripts/build.sh" app
+ql="$root/build/app/quantlens"
 model="$shared/corpus/coral/mobilenet_v2_1.0_224_quant.tflite"
 "$ql" inspect "$model"
 "$ql" run "$model" --input "$shared/corpus/images/cat.bmp" --top 5 \

@@ -1,42 +1,64 @@
 #!/usr/bin/env bash
 # Installs dependencies, builds the Release and AddressSanitizer configurations and runs the whole
-# suite: Release runs every label (unit, hostile, corpus, diff); ASan runs unit and hostile tests.
-# Ends with one summary line "N passed, N failed".
+# suite: Release runs every label (unit, hostile, corpus, diff); ASan/UBSan runs unit and hostile
+# tests (the malformed-file set included); then every libFuzzer target runs for a bounded time
+# (QL_FUZZ_SECONDS per target, default 120). Ends with one summary line
+# "N passed, N failed, N skipped", also when a step fails (a failed step counts as one failure).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-bash "$root/scripts/install_deps.sh" || exit 1
-# The genuine TFLite C library for the differential tests (npm package, no install scripts).
-if [ -f "$root/scripts/setup_tflite_c.sh" ]; then
-  if ccdeps=$(bash "$root/scripts/setup_tflite_c.sh" "$root/.deps/tflite" | tail -n 1); then
-    export QUANTLENS_TFLITE_C_DIR="$ccdeps"
-  else
-    echo "test.sh: could not install the genuine TFLite C library; differential tests will fail" >&2
-    export QUANTLENS_TFLITE_C_DIR=""
-    diff_missing=1
-  fi
-fi
-bash "$root/scripts/build.sh" release || exit 1
-bash "$root/scripts/build.sh" asan || exit 1
+passed=0; failed=0; skipped=0
+summary() { echo "$passed passed, $failed failed, $skipped skipped"; }
+step_failed() {  # message
+  echo "test.sh: $1" >&2
+  failed=$((failed + 1))
+}
 
-passed=0; failed=0
+if ! bash "$root/scripts/install_deps.sh" --tests; then
+  step_failed "installing dependencies failed"
+  summary; exit 1
+fi
+# The genuine TFLite C library for the differential tests (npm package, pinned, no install scripts).
+if ccdeps=$(bash "$root/scripts/setup_tflite_c.sh" "$root/.deps/tflite" | tail -n 1); then
+  export QUANTLENS_TFLITE_C_DIR="$ccdeps"
+else
+  step_failed "could not install the genuine TFLite C library; differential tests cannot run"
+  export QUANTLENS_TFLITE_C_DIR=""
+fi
+release_ok=1; asan_ok=1
+bash "$root/scripts/build.sh" release || { step_failed "Release build failed"; release_ok=0; }
+bash "$root/scripts/build.sh" asan || { step_failed "ASan build failed"; asan_ok=0; }
+
 run_ctest() {  # dir, label regex
   local log; log=$(mktemp)
   (cd "$1" && ctest --output-on-failure -j2 -L "$2" 2>&1) | tee "$log"
-  # ctest's summary: "97% tests passed, 3 tests failed out of 100".
-  local summary total fail
+  # ctest's summary: "97% tests passed, 3 tests failed out of 100". Its "passed" includes tests
+  # that skipped themselves (GTEST_SKIP), listed later as "(Skipped)": those are not passes.
+  local summary total fail skip
   summary=$(grep -E 'tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
   total=$(sed -E 's/.*out of ([0-9]+).*/\1/' <<<"$summary")
   fail=$(sed -E 's/.*passed, ([0-9]+) tests failed.*/\1/' <<<"$summary")
+  skip=$(grep -cE '^[[:space:]]*[0-9]+ - .*\(Skipped\)$' "$log")
   if [ -z "$summary" ] || [ "${total:-0}" -eq 0 ]; then
-    echo "test.sh: no tests ran in $1 ($2)"
-    failed=$((failed + 1))
+    step_failed "no tests ran in $1 ($2)"
   else
-    passed=$((passed + total - fail)); failed=$((failed + fail))
+    passed=$((passed + total - fail - skip)); failed=$((failed + fail)); skipped=$((skipped + skip))
   fi
   rm -f "$log"
 }
-run_ctest "$root/build/release" 'unit|hostile|corpus|diff'
-run_ctest "$root/build/asan" 'unit|hostile'
-[ "${diff_missing:-0}" = 1 ] && failed=$((failed + 1))
-echo "$passed passed, $failed failed"
+[ "$release_ok" = 1 ] && run_ctest "$root/build/release" 'unit|hostile|corpus|diff'
+[ "$asan_ok" = 1 ] && run_ctest "$root/build/asan" 'unit|hostile'
+
+# Bounded fuzzing: every target, seeded with the corpus; a crash, leak, hang or OOM fails it.
+if [ -f "$root/scripts/fuzz.sh" ]; then
+  fuzz_log=$(mktemp)
+  bash "$root/scripts/fuzz.sh" "${QL_FUZZ_SECONDS:-120}" 2>&1 | tee "$fuzz_log"
+  fuzz_status=${PIPESTATUS[0]}
+  fuzz_ok=$(grep -cE '^fuzz: [a-z0-9_]+: ok' "$fuzz_log")
+  fuzz_bad=$(grep -cE '^fuzz: [a-z0-9_]+: (FAILED|CRASH)' "$fuzz_log")
+  passed=$((passed + fuzz_ok)); failed=$((failed + fuzz_bad))
+  if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_bad" -eq 0 ]; then step_failed "fuzz.sh failed"; fi
+  if [ "$fuzz_ok" -eq 0 ] && [ "$fuzz_bad" -eq 0 ]; then step_failed "no fuzz target ran"; fi
+  rm -f "$fuzz_log"
+fi
+summary
 [ "$failed" -eq 0 ]

@@ -104,7 +104,7 @@ struct Row {
   std::string model, input, profile, engine;
   int compared = 0, exact = 0, failed = 0;
   double max_diff = 0;  // float: max |a - b|; integer: max difference in units of the type
-  std::string status;   // "ok", "FAIL", or the error that stopped the run
+  std::string status = {};  // "ok", "FAIL", or the error that stopped the run
 };
 std::mutex g_rows_mu;
 std::vector<Row> g_rows;

@@ -48,7 +48,7 @@ void ExpectRefused(const std::string& path, const std::string& needle, bool chec
   EXPECT_NE(g.status().message().find(needle), std::string::npos) << g.status().message();
   EXPECT_NE(g.status().message().find(path), std::string::npos) << "error does not name the file: "
                                                                 << g.status().message();
-  if (check_cli) EXPECT_EQ(CliInspect(path), 2) << path;
+  if (check_cli) { EXPECT_EQ(CliInspect(path), 2) << path; }
 }
 
 TEST(KerasHostile, TruncatedH5) {

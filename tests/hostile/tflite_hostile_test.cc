@@ -34,7 +34,7 @@ void ExpectError(const Bytes& bytes, std::initializer_list<std::string> parts,
   const std::string& msg = g.status().message();
   EXPECT_EQ(msg.rfind(std::string(kName) + ": ", 0), 0u) << msg;
   for (const auto& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "missing '" << p << "' in: " << msg;
-  if (code) EXPECT_EQ(g.status().code(), *code) << msg;
+  if (code) { EXPECT_EQ(g.status().code(), *code) << msg; }
 }
 
 Bytes ReadCorpus(const std::string& rel) {

@@ -63,7 +63,7 @@ inline void ExpectOneLineError(const CliRun& r, const std::string& must_contain 
   EXPECT_EQ(r.err.rfind("quantlens: ", 0), 0u) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_EQ(r.err.back(), '\n');
-  if (!must_contain.empty()) EXPECT_NE(r.err.find(must_contain), std::string::npos) << r.err;
+  if (!must_contain.empty()) { EXPECT_NE(r.err.find(must_contain), std::string::npos) << r.err; }
 }
 
 }  // namespace ql::testing

@@ -22,6 +22,10 @@ struct TensorSpec {
   uint32_t buffer = 0;
   std::vector<int32_t> shape_signature;
   bool is_variable = false;
+  // Quantization, written when `scale` is not empty.
+  std::vector<float> scale = {};
+  std::vector<int64_t> zero_point = {};
+  int32_t quantized_dimension = 0;
 };
 
 struct OpcodeSpec {
@@ -89,10 +93,16 @@ inline Bytes Build(const ModelSpec& s) {
   for (const auto& data : s.buffers)
     buffers.push_back(tfl::CreateBufferDirect(b, data.empty() ? nullptr : &data));
   std::vector<flatbuffers::Offset<tfl::Tensor>> tensors;
-  for (const auto& t : s.tensors)
+  for (const auto& t : s.tensors) {
+    flatbuffers::Offset<tfl::QuantizationParameters> q;
+    if (!t.scale.empty())
+      q = tfl::CreateQuantizationParametersDirect(b, nullptr, nullptr, &t.scale, &t.zero_point,
+                                                  tfl::QuantizationDetails::NONE, 0,
+                                                  t.quantized_dimension);
     tensors.push_back(tfl::CreateTensorDirect(
-        b, t.shape ? &*t.shape : nullptr, t.type, t.buffer, t.name.c_str(), 0, t.is_variable, 0,
+        b, t.shape ? &*t.shape : nullptr, t.type, t.buffer, t.name.c_str(), q, t.is_variable, 0,
         t.shape_signature.empty() ? nullptr : &t.shape_signature));
+  }
   std::vector<flatbuffers::Offset<tfl::OperatorCode>> codes;
   for (const auto& c : s.opcodes)
     codes.push_back(tfl::CreateOperatorCodeDirect(b, c.deprecated_code,

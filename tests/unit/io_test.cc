@@ -172,7 +172,7 @@ TEST(Npy, ByteFlipsNeverCrash) {
     const int flips = 1 + rng() % 4;
     for (int f = 0; f < flips; ++f) b[rng() % 128] = static_cast<uint8_t>(rng());
     auto r = ParseNpy(b, "flip");
-    if (r.ok()) EXPECT_EQ(r->data.size(), static_cast<size_t>(r->num_elements()) * ir::DTypeSize(r->dtype));
+    if (r.ok()) { EXPECT_EQ(r->data.size(), static_cast<size_t>(r->num_elements()) * ir::DTypeSize(r->dtype)); }
   }
 }
 
@@ -251,7 +251,7 @@ TEST(Npz, CorruptArchivesAreErrors) {
       f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
     }
     auto r = ReadNpz(bad);
-    if (!r.ok()) EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message();
+    if (!r.ok()) { EXPECT_NE(r.status().message().find(bad), std::string::npos) << r.status().message(); }
   }
 }
 

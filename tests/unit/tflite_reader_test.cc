@@ -273,12 +273,12 @@ TEST(TfliteReaderCorpus, OtherOptionsAgreeWithDeclaredShapes) {
         if (!a.has_new_shape || !out.shape_declared) continue;
         ASSERT_EQ(a.new_shape.size(), out.shape.size());
         for (size_t d = 0; d < out.shape.size(); ++d)
-          if (a.new_shape[d] != -1 && out.shape[d] != -1) EXPECT_EQ(a.new_shape[d], out.shape[d]);
+          if (a.new_shape[d] != -1 && out.shape[d] != -1) { EXPECT_EQ(a.new_shape[d], out.shape[d]); }
         ++reshape;
       } else if (op.type == ir::OpType::kFULLY_CONNECTED) {
         const auto& a = std::get<ir::FullyConnectedAttrs>(op.attrs);
         // Without keep_num_dims the output is [batch, units].
-        if (!a.keep_num_dims) EXPECT_EQ(out.shape.size(), 2u);
+        if (!a.keep_num_dims) { EXPECT_EQ(out.shape.size(), 2u); }
         EXPECT_EQ(out.shape.back(), g.tensors[op.inputs[1]].shape[0]);
         ++fc;
       }
@@ -316,7 +316,7 @@ TEST(TfliteReaderCorpus, AgreesWithGoldenTensorMetadata) {
             auto shape = t["shape"].get<std::vector<int64_t>>();
             ASSERT_EQ(mine.shape.size(), shape.size()) << mine.name;
             for (size_t d = 0; d < shape.size(); ++d)
-              if (mine.shape[d] != -1) EXPECT_EQ(mine.shape[d], shape[d]) << mine.name;
+              if (mine.shape[d] != -1) { EXPECT_EQ(mine.shape[d], shape[d]) << mine.name; }
           }
           if (t.contains("quant") && !t["quant"].is_null()) {
             auto scale = t["quant"]["scale"].get<std::vector<double>>();

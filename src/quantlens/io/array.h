@@ -29,8 +29,8 @@ struct Array {
     Array a;
     a.dtype = ir::DTypeOf<T>();
     a.shape = shape;
-    a.data.resize(values.size() * sizeof(T));
-    if (!values.empty()) std::memcpy(a.data.data(), values.data(), a.data.size());
+    const auto* bytes = reinterpret_cast<const uint8_t*>(values.data());
+    a.data.assign(bytes, bytes + values.size() * sizeof(T));
     return a;
   }
 };

@@ -138,15 +138,16 @@ class Pool2DKernel : public rt::Kernel {
     if (dtype_ == ir::DType::kFloat32) {
       FloatActivationRange(attrs->activation, &f_min_, &f_max_);
     } else {
-      // The most taps one window can cover in bounds; TFLite's int32 sum of |q| <= 255 (uint8)
-      // or 128 (int8) values overflows past INT32_MAX / 255 taps (about 8.4 million).
+      // The most taps one window can cover in bounds. TFLite sums |q| <= 255 (uint8) or 128
+      // (int8) per tap in int32 and then adds half the count before dividing, so
+      // taps * (max_q + 1/2) must stay within INT32_MAX: about 8.4 million taps for uint8.
       const int64_t taps = std::min(g_.filter_h, g_.in_h) * std::min(g_.filter_w, g_.in_w);
       const int64_t max_q = dtype_ == ir::DType::kUInt8 ? 255 : 128;
-      if (!is_max_ && taps > std::numeric_limits<int32_t>::max() / max_q)
+      const int64_t max_taps = 2 * int64_t{std::numeric_limits<int32_t>::max()} / (2 * max_q + 1);
+      if (!is_max_ && taps > max_taps)
         return InvalidModel("{}a {}x{} window over a {}x{} input sums {} values, more than the "
                             "{} an int32 accumulator holds without overflow", args.Where(),
-                            g_.filter_h, g_.filter_w, g_.in_h, g_.in_w, taps,
-                            std::numeric_limits<int32_t>::max() / max_q);
+                            g_.filter_h, g_.filter_w, g_.in_h, g_.in_w, taps, max_taps);
       if (out.quant().empty())
         return InvalidModel("{}quantized output has no scale/zero point", args.Where());
       QuantizedActivationRange(attrs->activation, out.scale(), out.zero_point(), dtype_, &q_min_,

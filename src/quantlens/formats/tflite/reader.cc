@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "quantlens/formats/tflite/options.h"
+#include "quantlens/util/limits.h"
 #include "tflite_schema_generated.h"
 
 namespace ql::tflite {
@@ -26,9 +27,15 @@ constexpr size_t kMaxFileBytes = (size_t{1} << 31) - 1;
 constexpr flatbuffers::uoffset_t kMaxDepth = 64;
 // A 2 GiB model holds at most a few hundred thousand tables; the bound stops table-count bombs.
 constexpr flatbuffers::uoffset_t kMaxTables = 4'000'000;
-// Largest element count accepted for one tensor (2^40): far above any real model and far below
-// int64 overflow when multiplied by an element size.
-constexpr int64_t kMaxElements = int64_t{1} << 40;
+constexpr int64_t kMaxElements = limits::kMaxElements;
+
+// A string field of the file, refused past `max_bytes` (names are printed and used as keys).
+Result<std::string> ReadString(const flatbuffers::String* s, size_t max_bytes, const char* what) {
+  if (s == nullptr) return std::string();
+  if (s->size() > max_bytes)
+    return InvalidModel("{} is {} bytes long, more than the {} allowed", what, s->size(), max_bytes);
+  return s->str();
+}
 
 // A human hint for files that are obviously something else, so users see "this is a PNG image"
 // instead of only "not a TFLite model".
@@ -51,7 +58,9 @@ std::string OpName(const ir::Op& op) {
 
 Status ReadTensor(const tfl::Tensor& t, int index, const tfl::Model& model, ir::Tensor& out) {
   out.source_index = index;
-  out.name = t.name() ? t.name()->str() : std::string();
+  auto name = ReadString(t.name(), limits::kMaxNameBytes, "the name");
+  if (!name.ok()) return name.status().WithContext(fmt::format("tensor {}: ", index));
+  out.name = std::move(name).value();
   const std::string where = fmt::format("tensor {} '{}': ", index, out.name);
 
   auto dtype = DTypeFromTflite(t.type());
@@ -69,6 +78,9 @@ Status ReadTensor(const tfl::Tensor& t, int index, const tfl::Model& model, ir::
   // (their data says one element). Non-constant [] without has_rank is treated as undeclared (the
   // old SSD post-processing outputs); the runtime infers such shapes anyway.
   out.shape_declared = (shape != nullptr && shape->size() > 0) || t.has_rank();
+  if (shape != nullptr && shape->size() > static_cast<uint32_t>(limits::kMaxRank))
+    return InvalidModel("{}shape has rank {}, more than the {} quantlens accepts", where,
+                        shape->size(), limits::kMaxRank);
   if (shape != nullptr) {
     out.shape.assign(shape->begin(), shape->end());
     for (int64_t d : out.shape)
@@ -95,6 +107,11 @@ Status ReadTensor(const tfl::Tensor& t, int index, const tfl::Model& model, ir::
 
   // Quantization.
   if (const auto* q = t.quantization()) {
+    const uint32_t nscale = q->scale() ? q->scale()->size() : 0;
+    const uint32_t nzp = q->zero_point() ? q->zero_point()->size() : 0;
+    if (std::max(nscale, nzp) > static_cast<uint64_t>(limits::kMaxQuantParams))
+      return InvalidModel("{}quantization has {} scales and {} zero points, more than the {} "
+                          "allowed", where, nscale, nzp, limits::kMaxQuantParams);
     if (q->scale() != nullptr && q->scale()->size() > 0) {
       out.quant.scale.assign(q->scale()->begin(), q->scale()->end());
       if (const auto* zp = q->zero_point()) {
@@ -198,13 +215,20 @@ Status ReadOperator(const tfl::Operator& top, int index, const tfl::Model& model
   op.version = oc->version();
   op.source_index = index;
   if (op.type == ir::OpType::kCUSTOM) {
-    op.custom_code = oc->custom_code() ? oc->custom_code()->str() : std::string();
+    auto custom = ReadString(oc->custom_code(), limits::kMaxNameBytes, "custom code");
+    if (!custom.ok()) return custom.status().WithContext(fmt::format("op {}: ", index));
+    op.custom_code = std::move(custom).value();
     if (top.large_custom_options_offset() > 1)
       return Unsupported("op {} ({}): custom options stored outside the flatbuffer (offset {}) are "
                          "not supported", index, OpName(op), top.large_custom_options_offset());
   }
   const std::string where = fmt::format("op {} ({}): ", index, OpName(op));
 
+  const uint32_t nin = top.inputs() ? top.inputs()->size() : 0;
+  const uint32_t nout = top.outputs() ? top.outputs()->size() : 0;
+  if (std::max(nin, nout) > static_cast<uint64_t>(limits::kMaxOpOperands))
+    return InvalidModel("{}{} inputs and {} outputs, more than the {} allowed", where, nin, nout,
+                        limits::kMaxOpOperands);
   auto inputs = ReadIndexList(top.inputs(), nt, /*allow_omitted=*/true, "input");
   if (!inputs.ok()) return inputs.status().WithContext(where);
   auto outputs = ReadIndexList(top.outputs(), nt, /*allow_omitted=*/false, "output");
@@ -233,9 +257,17 @@ Result<ir::Graph> ParseVerified(const tfl::Model& model, const std::string& name
   ir::Graph g;
   g.format = ir::SourceFormat::kTflite;
   g.source_path = name;
-  if (model.description()) g.description = model.description()->str();
+  auto description = ReadString(model.description(), limits::kMaxTextBytes, "the description");
+  if (!description.ok()) return description.status().WithContext(name + ": ");
+  g.description = std::move(description).value();
 
   const std::string prefix = name + ": ";
+  const uint32_t num_tensors = sg->tensors() ? sg->tensors()->size() : 0;
+  const uint32_t num_ops = sg->operators() ? sg->operators()->size() : 0;
+  if (num_tensors > static_cast<uint64_t>(limits::kMaxTensors) ||
+      num_ops > static_cast<uint64_t>(limits::kMaxOps))
+    return InvalidModel("{}subgraph 0 has {} tensors and {} operators; quantlens accepts at most {} "
+                        "and {}", prefix, num_tensors, num_ops, limits::kMaxTensors, limits::kMaxOps);
   if (const auto* tensors = sg->tensors()) {
     g.tensors.resize(tensors->size());
     for (uint32_t i = 0; i < tensors->size(); ++i) {
