@@ -53,8 +53,9 @@ if [ -f "$root/scripts/fuzz.sh" ]; then
   fuzz_log=$(mktemp)
   bash "$root/scripts/fuzz.sh" "${QL_FUZZ_SECONDS:-120}" 2>&1 | tee "$fuzz_log"
   fuzz_status=${PIPESTATUS[0]}
-  fuzz_ok=$(grep -cE '^fuzz: [a-z0-9_]+: ok' "$fuzz_log")
-  fuzz_bad=$(grep -cE '^fuzz: [a-z0-9_]+: (FAILED|CRASH)' "$fuzz_log")
+  # fuzz.sh's summary: one line per target, "  fuzz_npy  execs N cov N ft N exec/s N ok|FAILED (...)".
+  fuzz_ok=$(grep -cE '^  fuzz_[a-z0-9_]+ +execs .* ok$' "$fuzz_log")
+  fuzz_bad=$(grep -cE '^  fuzz_[a-z0-9_]+ +execs .* FAILED' "$fuzz_log")
   passed=$((passed + fuzz_ok)); failed=$((failed + fuzz_bad))
   if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_bad" -eq 0 ]; then step_failed "fuzz.sh failed"; fi
   if [ "$fuzz_ok" -eq 0 ] && [ "$fuzz_bad" -eq 0 ]; then step_failed "no fuzz target ran"; fi
