@@ -1,5 +1,7 @@
 #include "quantlens/io/npz.h"
 
+#include "quantlens/util/limits.h"
+
 #include <zip.h>
 
 #include <cstdio>
@@ -89,6 +91,9 @@ Result<std::vector<std::string>> ListNpz(const std::string& path) {
   QL_ASSIGN_OR_RETURN(ZipPtr z, OpenForRead(path));
   std::vector<std::string> names;
   zip_int64_t n = zip_get_num_entries(z.get(), 0);
+  if (n > limits::kMaxZipEntries)
+    return InvalidArgument("{}: the archive has {} members, more than the {} quantlens reads", path,
+                           n, limits::kMaxZipEntries);
   for (zip_int64_t i = 0; i < n; ++i) {
     const char* name = zip_get_name(z.get(), i, 0);
     if (name) names.push_back(ArrayNameOf(name));
@@ -100,12 +105,20 @@ Result<std::vector<NamedArray>> ReadNpz(const std::string& path, std::vector<std
   QL_ASSIGN_OR_RETURN(ZipPtr z, OpenForRead(path));
   std::vector<NamedArray> out;
   zip_int64_t n = zip_get_num_entries(z.get(), 0);
+  if (n > limits::kMaxZipEntries)
+    return InvalidArgument("{}: the archive has {} members, more than the {} quantlens reads", path,
+                           n, limits::kMaxZipEntries);
+  uint64_t total = 0;
   for (zip_int64_t i = 0; i < n; ++i) {
     const char* cname = zip_get_name(z.get(), i, 0);
     if (!cname) return InvalidArgument("{}: member {} has no readable name", path, i);
     std::string member = cname;
     if (!member.empty() && member.back() == '/') continue;  // a directory entry
     QL_ASSIGN_OR_RETURN(auto bytes, ReadMember(z.get(), i, path, member));
+    total += bytes.size();
+    if (total > limits::kMaxZipTotalBytes)
+      return InvalidArgument("{}: the members up to '{}' hold {} bytes, more than the {} quantlens "
+                             "reads from one archive", path, member, total, limits::kMaxZipTotalBytes);
     auto arr = ParseNpy(bytes, fmt::format("{}: member '{}'", path, member));
     if (!arr.ok()) {
       if (arr.status().code() == StatusCode::kUnsupported) {

@@ -26,4 +26,10 @@ inline constexpr size_t kMaxTextBytes = size_t{1} << 20;
 // Quantization scales or zero points of one tensor (one per channel).
 inline constexpr int64_t kMaxQuantParams = int64_t{1} << 24;
 
+// Entries of one zip archive (.npz, .keras). A .keras holds 3; an .npz one per array.
+inline constexpr int64_t kMaxZipEntries = 10'000;
+// Uncompressed bytes read from all members of one archive together (each member has its own
+// bound too): a zip bomb of many members each under the per-member bound stops here.
+inline constexpr uint64_t kMaxZipTotalBytes = uint64_t{8} << 30;
+
 }  // namespace ql::limits

@@ -1,5 +1,7 @@
 #include "quantlens/formats/keras/keras_archive.h"
 
+#include "quantlens/util/limits.h"
+
 #include <zip.h>
 
 #include <memory>
@@ -65,6 +67,9 @@ namespace {
 
 Result<KerasArchive> ReadOpenArchive(std::unique_ptr<zip_t, ZipCloser> z, const std::string& path) {
   const zip_int64_t n = zip_get_num_entries(z.get(), 0);
+  if (n > limits::kMaxZipEntries)
+    return InvalidModel("{}: the archive has {} entries, more than the {} quantlens reads (a .keras "
+                        "file has 3)", path, n, limits::kMaxZipEntries);
   zip_int64_t config = -1, metadata = -1, weights = -1;
   for (zip_int64_t i = 0; i < n; ++i) {
     const char* name = zip_get_name(z.get(), static_cast<zip_uint64_t>(i), ZIP_FL_ENC_RAW);
