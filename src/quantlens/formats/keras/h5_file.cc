@@ -1,5 +1,7 @@
 #include "quantlens/formats/keras/h5_file.h"
 
+#include "quantlens/ir/graph.h"
+
 #include <limits>
 
 namespace ql::keras {
@@ -11,6 +13,8 @@ void SilenceHdf5() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
 // Strings longer than this in an attribute, or attributes with more entries, are not Keras's.
 constexpr size_t kMaxAttrStringBytes = size_t{256} << 20;
 constexpr hssize_t kMaxAttrEntries = 1 << 22;
+// How many times its stored bytes a dataset may expand to when read (compression).
+constexpr uint64_t kMaxDatasetExpansion = 1024;
 
 Result<std::vector<std::string>> ReadOneStringAttr(hid_t obj, const std::string& name,
                                                    const std::string& where) {
@@ -203,6 +207,15 @@ Result<FloatArray> H5ReadFloatDataset(hid_t loc, const std::string& path, const 
     n *= static_cast<int64_t>(d);
     arr.shape.push_back(static_cast<int64_t>(d));
   }
+  // A dataset may declare a shape whose data the file never stored (HDF5 then reads fill values)
+  // or stored compressed: the declared size is trusted only up to kMaxDatasetExpansion times the
+  // bytes the file really holds for it, so a small file cannot make quantlens allocate gigabytes.
+  // Keras writes contiguous, uncompressed datasets (expansion 1).
+  const uint64_t stored = H5Dget_storage_size(ds.get());
+  const uint64_t wanted = static_cast<uint64_t>(n) * H5Tget_size(type.get());
+  if (n > 0 && wanted > stored * kMaxDatasetExpansion)
+    return InvalidModel("{}: dataset '{}' declares shape {} ({} bytes) but the file stores {} bytes "
+                        "for it", where, path, ir::ShapeToString(arr.shape), wanted, stored);
   arr.data.resize(static_cast<size_t>(n));
   if (n > 0 && H5Dread(ds.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, arr.data.data()) < 0)
     return InvalidModel("{}: cannot read dataset '{}' (truncated file?)", where, path);
