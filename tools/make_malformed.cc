@@ -443,7 +443,7 @@ void TfliteCases(CaseSet& set) {
       mut(fc, [](auto& m) { Sg(m).tensors[0]->shape_signature = {-7, 4}; }),
       "shape_signature dimension 0 is -7");
   add("rank_100_tensor", mut(fc, [](auto& m) { Sg(m).tensors[3]->shape = std::vector<int32_t>(100, 1); }),
-      "rank 100", kInspect, "lead's file-controlled rank limit");
+      "shape has rank 100, more than the 16 quantlens accepts");
   add("huge_activation_shape",
       mut(fc, [](auto& m) {
         Sg(m).tensors[0]->shape = {1, 1 << 30};
@@ -451,7 +451,7 @@ void TfliteCases(CaseSet& set) {
         Sg(m).tensors[1]->buffer = 0;
         Sg(m).inputs = {0, 1};
       }),
-      "elements", kInspect, "lead's file-controlled tensor size limit (interpreter plans a 4 GiB arena)");
+      "has 2^31 or more elements", kRunModelOnFcInput);
   // Tensors: types and data.
   add("unknown_tensor_type_99", mut(fc, [](auto& m) { Sg(m).tensors[3]->type = static_cast<tfl::TensorType>(99); }),
       "99");
@@ -1684,7 +1684,16 @@ void ImageCases(CaseSet& set) {
         JpegParts p = jp;
         for (int i = 0; i < 16; ++i) p.dht_dc[5 + i] = 255;
         return Jpeg(p);
-      }(), "bad code lengths");
+      }(), "declares 4080 codes, more than the 256 a table can hold");
+  // The same before the frame header: stbi_info itself reads it.
+  jpg("dht_before_sof_counts_overflow", [&] {
+        JpegParts p = jp;
+        for (int i = 0; i < 16; ++i) p.dht_ac[5 + i] = 17;
+        Bytes b = {0xff, 0xd8};
+        for (const Bytes* part : {&p.dqt, &p.dht_ac, &p.sof, &p.dht_dc, &p.sos, &p.scan}) Append(b, *part);
+        Append(b, {0xff, 0xd9});
+        return b;
+      }(), "declares 272 codes, more than the 256 a table can hold");
   jpg("sos_unknown_component", [&] { JpegParts p = jp; p.sos[5] = 9; return Jpeg(p); }(), "corrupt JPEG marker segment");
   jpg("sos_huffman_table_5", [&] { JpegParts p = jp; p.sos[6] = 0x55; return Jpeg(p); }(), "bad DC huff");
   jpg("lossless_sof3", [&] { JpegParts p = jp; p.sof[1] = 0xc3; return Jpeg(p); }(), "unknown marker");

@@ -61,6 +61,36 @@ std::string StbReason(const std::vector<uint8_t>& b) {
 uint32_t Be32(const uint8_t* p) { return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | p[3]; }
 uint32_t Le32(const uint8_t* p) { return (uint32_t{p[3]} << 24) | (uint32_t{p[2]} << 16) | (uint32_t{p[1]} << 8) | p[0]; }
 
+// stb_image 2.27 builds a Huffman table from a DHT segment's 16 code counts without checking
+// that they sum to at most 256: more writes past its 257-entry size and 256-entry value arrays
+// (UBSan: "index 257 out of bounds"). Walk the JPEG's marker segments (skipping entropy-coded
+// data) and refuse such a table before stb reads the file.
+Status CheckJpegHuffmanTables(const std::vector<uint8_t>& b, const std::string& path) {
+  if (b.size() < 2 || b[0] != 0xff || b[1] != 0xd8) return Status::Ok();
+  size_t pos = 2;
+  while (pos + 4 <= b.size()) {
+    const uint8_t m = b[pos + 1];
+    // Entropy-coded bytes, stuffed 0xff00, fill bytes, RSTn and TEM carry no segment.
+    if (b[pos] != 0xff || m == 0x00 || m == 0xff || m == 0x01 || (m >= 0xd0 && m <= 0xd7)) {
+      ++pos;
+      continue;
+    }
+    if (m == 0xd9) break;  // EOI
+    const size_t len = (size_t{b[pos + 2]} << 8) | b[pos + 3];
+    const size_t end = std::min(b.size(), pos + 2 + len);
+    for (size_t q = pos + 4; m == 0xc4 && q + 17 <= end;) {
+      int codes = 0;
+      for (int i = 1; i <= 16; ++i) codes += b[q + i];
+      if (codes > 256)
+        return InvalidArgument("{}: JPEG Huffman table at byte {} (DHT segment at byte {}) declares {} codes, "
+                               "more than the 256 a table can hold", path, q, pos, codes);
+      q += 17 + static_cast<size_t>(codes);
+    }
+    pos += 2 + len;
+  }
+  return Status::Ok();
+}
+
 // What stb_image does not check: it skips PNG CRCs and reads past the end of a file as zeros,
 // so a corrupt or truncated PNG or BMP would decode to made-up pixels.
 Status CheckStructure(const std::vector<uint8_t>& b, const std::string& path) {
@@ -119,6 +149,7 @@ Result<Image> DecodeImage(const std::string& path, int channels) {
   if (bytes.size() > static_cast<size_t>(INT32_MAX)) {
     return InvalidArgument("{}: image file too large", path);
   }
+  QL_RETURN_IF_ERROR(CheckJpegHuffmanTables(bytes, path));
   int w = 0, h = 0, file_channels = 0;
   const int len = static_cast<int>(bytes.size());
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &file_channels)) {
