@@ -8,7 +8,10 @@ kind=${1:-release}
 shared=${QUANTLENS_SHARED_DIR:-$root/../shared}
 extra=()
 case "$kind" in
-  asan) extra+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTLENS_ASAN=ON -DQUANTLENS_TESTS=ON) ;;
+  # The Release build is the -Werror gate (same sources); under -fsanitize GCC's flow-based
+  # warnings (maybe-uninitialized, stringop-*) give false positives, so here they only warn.
+  asan) extra+=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DQUANTLENS_ASAN=ON -DQUANTLENS_TESTS=ON
+                -DQUANTLENS_WERROR=OFF) ;;
   release)
     extra+=(-DCMAKE_BUILD_TYPE=Release -DQUANTLENS_TESTS=ON)
     extra+=(-DQUANTLENS_TFLITE_C_DIR="${QUANTLENS_TFLITE_C_DIR:-}") ;;
