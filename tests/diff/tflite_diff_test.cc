@@ -27,6 +27,7 @@
 #include "quantlens/formats/model_loader.h"
 #include "quantlens/runtime/interpreter.h"
 #include "tensorflow/lite/c/c_api.h"
+#include "testing/tflite_builder.h"
 #include "tflite_schema_generated.h"
 
 namespace ql {
@@ -504,6 +505,54 @@ TEST(TfliteDiffHostile, PersonDetectTfliteRefusesQuantlensRunsAsMicro) {
   const float p0 = s * static_cast<float>(out.as<int8_t>()[0] - zp);
   const float p1 = s * static_cast<float>(out.as<int8_t>()[1] - zp);
   EXPECT_NEAR(p0 + p1, 1.0f, 2 * s);
+}
+
+// Variable tensors: TFLite 2.9 starts them at zero and refuses one that has data in its buffer
+// ("variable tensor with buffer"); quantlens does the same (runtime_hostile_test has the
+// quantlens side alone, this pins it to the genuine library).
+TEST(TfliteDiffHostile, VariableTensorsAsTflite) {
+  namespace tb = ::ql::testing;
+  tb::ModelSpec m;
+  m.buffers = {{}};
+  m.tensors = {{"input", std::vector<int32_t>{1, 4}, ::tflite::TensorType::FLOAT32, 0, {}},
+               {"state", std::vector<int32_t>{1, 4}, ::tflite::TensorType::FLOAT32, 0, {}, true},
+               {"output", std::vector<int32_t>{1, 4}, ::tflite::TensorType::FLOAT32, 0, {}}};
+  m.opcodes = {tb::OpcodeSpec{0, 0, ""}};  // ADD
+  m.op_inputs = {0, 1};
+  m.op_outputs = {2};
+  m.graph_inputs = {0};
+  m.graph_outputs = {2};
+  m.options_type = ::tflite::BuiltinOptions::AddOptions;
+  m.options = [](flatbuffers::FlatBufferBuilder& b) { return ::tflite::CreateAddOptions(b).Union(); };
+  const float in[4] = {1.5f, -2.0f, 3.25f, 0.0f};
+  std::vector<uint8_t> in_bytes(reinterpret_cast<const uint8_t*>(in), reinterpret_cast<const uint8_t*>(in) + 16);
+
+  Genuine genuine;
+  ASSERT_TRUE(genuine.Init(tb::Build(m), false)) << genuine.error();
+  std::vector<std::vector<uint8_t>> theirs;
+  ASSERT_TRUE(genuine.Run({in_bytes}, &theirs));
+  const std::string path = ::testing::TempDir() + "/ql_variable.tflite";
+  auto write = [&](const tb::Bytes& b) {
+    std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
+                                                static_cast<std::streamsize>(b.size()));
+  };
+  write(tb::Build(m));
+  auto g = LoadModel(path);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  auto interp = rt::Interpreter::Create(*g);
+  ASSERT_TRUE(interp.ok()) << interp.status().message();
+  ASSERT_TRUE((*interp)->SetInput(0, in, sizeof(in)).ok());
+  ASSERT_TRUE((*interp)->Invoke().ok());
+  const auto* ours = static_cast<const uint8_t*>((*interp)->output(0).data);
+  EXPECT_EQ(std::vector<uint8_t>(ours, ours + 16), theirs.at(0));
+
+  m.buffers.push_back(tb::FloatBytes(4));
+  m.tensors[1].buffer = 1;
+  Genuine refusing;
+  EXPECT_FALSE(refusing.Init(tb::Build(m), false));
+  EXPECT_NE(refusing.error().find("is a variable tensor with buffer"), std::string::npos) << refusing.error();
+  write(tb::Build(m));
+  EXPECT_FALSE(LoadModel(path).ok());
 }
 
 }  // namespace
