@@ -25,18 +25,13 @@ ql_add_test_dir(hostile hostile)
 
 # The generator of the checked-in malformed-file set (tests/malformed); malformed_files_test
 # checks that it reproduces the set byte for byte and runs the CLI on every file.
-# It builds models with flatbuffers' object API, so it gets its own copy of the schema header.
+# It builds models with flatbuffers' object API, which the project's generated schema header
+# includes (flatc --gen-object-api in CMakeLists.txt).
 find_package(ZLIB REQUIRED)
-set(QL_OBJAPI_DIR ${CMAKE_BINARY_DIR}/generated_objapi)
-add_custom_command(
-  OUTPUT ${QL_OBJAPI_DIR}/tflite_schema_generated.h
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${QL_OBJAPI_DIR}
-  COMMAND ${FLATC} --cpp --scoped-enums --gen-object-api -o ${QL_OBJAPI_DIR} ${QL_SCHEMA}
-  DEPENDS ${QL_SCHEMA}
-  COMMENT "flatc: generating the TFLite schema object API (make_malformed)")
-add_executable(make_malformed ${PROJECT_SOURCE_DIR}/tools/make_malformed.cc
-  ${QL_OBJAPI_DIR}/tflite_schema_generated.h)
-target_include_directories(make_malformed BEFORE PRIVATE ${QL_OBJAPI_DIR})
+file(GLOB QL_MAKE_MALFORMED_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tools/make_malformed/*.cc)
+add_executable(make_malformed ${QL_MAKE_MALFORMED_SOURCES})
+add_dependencies(make_malformed ql_schema)
+target_include_directories(make_malformed PRIVATE ${QL_GEN_DIR})
 target_include_directories(make_malformed SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS})
 target_link_libraries(make_malformed PRIVATE flatbuffers::flatbuffers ${HDF5_C_LIBRARIES}
   nlohmann_json::nlohmann_json fmt::fmt ZLIB::ZLIB)

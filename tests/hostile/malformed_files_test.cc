@@ -1,4 +1,4 @@
-// The checked-in malformed-file set (tests/malformed, written by tools/make_malformed.cc) through
+// The checked-in malformed-file set (tests/malformed, written by tools/make_malformed/) through
 // the command line, one test per file: exit status 2, exactly one line "quantlens: <file>: ..."
 // that contains the rule the file breaks, and nothing from a sanitizer (CI runs this file in the
 // AddressSanitizer/UBSan build too). The valid files the cases start from must run cleanly, and
