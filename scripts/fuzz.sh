@@ -27,19 +27,9 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-# --- dependencies: the project's, plus clang and its sanitizer/libFuzzer runtimes ----------------
-bash "$root/scripts/install_deps.sh"
-need=()
-for p in clang libclang-rt-14-dev llvm-14; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need+=("$p")
-done
-if [ ${#need[@]} -gt 0 ]; then
-  SUDO=""
-  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-  echo "fuzz.sh: installing ${need[*]}"
-  $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
-fi
+# --- dependencies: the project's and the test suite's (clang with its sanitizer and libFuzzer
+# runtimes among them) -----------------------------------------------------------------------------
+bash "$root/scripts/install_deps.sh" --tests
 # Readable stack traces.
 [ -x /usr/bin/llvm-symbolizer-14 ] && export ASAN_SYMBOLIZER_PATH=/usr/bin/llvm-symbolizer-14
 

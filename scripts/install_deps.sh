@@ -7,7 +7,9 @@ set -euo pipefail
 pkgs=(g++ cmake ninja-build pkg-config libflatbuffers-dev flatbuffers-compiler flatbuffers-compiler-dev
       libhdf5-dev nlohmann-json3-dev libzip-dev libcli11-dev libfmt-dev libstb-dev)
 if [ "${1:-}" = --tests ]; then
-  pkgs+=(libgtest-dev clang)
+  # clang builds the fuzzers; Debian only recommends libclang-rt-14-dev, which holds libFuzzer and
+  # the sanitizer runtimes, and llvm-14 gives readable sanitizer stack traces.
+  pkgs+=(libgtest-dev clang libclang-rt-14-dev llvm-14)
   # Machines that already have a Node.js with its own npm (e.g. a vendor build) keep it: Debian's
   # npm package conflicts with those.
   command -v node >/dev/null 2>&1 || pkgs+=(nodejs)
