@@ -125,6 +125,20 @@ void SetSomeOptionsType(tfl::BuiltinOptionsUnion& u, Rng& rng) {
   }
 }
 
+// Fields 0..5 of CONV_2D and DEPTHWISE_CONV_2D options, which share them; false for other `f`.
+template <typename ConvOptions>
+bool MutateConvCommon(ConvOptions* o, int f, Rng& rng) {
+  switch (f) {
+    case 0: o->padding = SomePadding(rng); return true;
+    case 1: o->stride_w = InterestingInt(rng); return true;
+    case 2: o->stride_h = InterestingInt(rng); return true;
+    case 3: o->fused_activation_function = SomeActivation(rng); return true;
+    case 4: o->dilation_w_factor = InterestingInt(rng); return true;
+    case 5: o->dilation_h_factor = InterestingInt(rng); return true;
+    default: return false;
+  }
+}
+
 // Edits one value of the options table the union holds.
 void MutateOptionsValues(tfl::BuiltinOptionsUnion& u, Rng& rng) {
   using BO = tfl::BuiltinOptions;
@@ -136,24 +150,12 @@ void MutateOptionsValues(tfl::BuiltinOptionsUnion& u, Rng& rng) {
   switch (u.type) {
     case BO::Conv2DOptions: {
       auto* o = u.AsConv2DOptions();
-      if (f == 0) o->padding = SomePadding(rng);
-      else if (f == 1) o->stride_w = InterestingInt(rng);
-      else if (f == 2) o->stride_h = InterestingInt(rng);
-      else if (f == 3) o->fused_activation_function = SomeActivation(rng);
-      else if (f == 4) o->dilation_w_factor = InterestingInt(rng);
-      else if (f == 5) o->dilation_h_factor = InterestingInt(rng);
-      else o->quantized_bias_type = SomeTensorType(rng);
+      if (!MutateConvCommon(o, f, rng)) o->quantized_bias_type = SomeTensorType(rng);
       break;
     }
     case BO::DepthwiseConv2DOptions: {
       auto* o = u.AsDepthwiseConv2DOptions();
-      if (f == 0) o->padding = SomePadding(rng);
-      else if (f == 1) o->stride_w = InterestingInt(rng);
-      else if (f == 2) o->stride_h = InterestingInt(rng);
-      else if (f == 3) o->fused_activation_function = SomeActivation(rng);
-      else if (f == 4) o->dilation_w_factor = InterestingInt(rng);
-      else if (f == 5) o->dilation_h_factor = InterestingInt(rng);
-      else o->depth_multiplier = InterestingInt(rng);
+      if (!MutateConvCommon(o, f, rng)) o->depth_multiplier = InterestingInt(rng);
       break;
     }
     case BO::Pool2DOptions: {
