@@ -46,8 +46,8 @@ Status CheckOutputPath(const RunArgs& args) {
   return Status::Ok();
 }
 
-// Prints the best `k` classes of output 0 per sample. Fails (nothing printed) when output 0
-// cannot be read as scores.
+// Prints the best `k` classes of output 0 per sample. Fails before printing anything when output
+// 0 cannot be read as scores.
 Status PrintTop(const rt::RunOutputs& res, const ir::Graph& g, const std::string& model, int k,
                 std::vector<std::string> labels) {
   if (res.outputs.empty()) return InvalidModel("{}: the model has no outputs", model);
@@ -61,19 +61,17 @@ Status PrintTop(const rt::RunOutputs& res, const ir::Graph& g, const std::string
                         model, values->size(), n);
   const size_t per = values->size() / static_cast<size_t>(n);
   labels = io::AlignLabels(std::move(labels), static_cast<int64_t>(per));
-  std::string text;
   for (int64_t s = 0; s < n; ++s) {
-    if (n > 1) text += fmt::format("sample {}:\n", s);
+    if (n > 1) std::cout << "sample " << s << ":\n";
     const auto begin = values->begin() + static_cast<std::ptrdiff_t>(static_cast<size_t>(s) * per);
     std::vector<double> scores(begin, begin + static_cast<std::ptrdiff_t>(per));
     int rank = 1;
     for (const io::ScoredClass& c : io::TopK(scores, k)) {
       const std::string label =
           c.index < static_cast<int64_t>(labels.size()) ? Printable(labels[c.index]) : "";
-      text += fmt::format("{:>3}. {:>6}  {:.6f}  {}\n", rank++, c.index, c.score, label);
+      std::cout << fmt::format("{:>3}. {:>6}  {:.6f}  {}\n", rank++, c.index, c.score, label);
     }
   }
-  std::cout << text;
   return Status::Ok();
 }
 
