@@ -2,11 +2,15 @@
 // test names the target that found the bug; each failed (crash or sanitizer report) before its fix.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <fstream>
 #include <limits>
 #include <string>
 #include <vector>
 
+#include "quantlens/formats/keras/json_util.h"
 #include "quantlens/formats/tflite/reader.h"
+#include "quantlens/io/image.h"
 #include "quantlens/runtime/interpreter.h"
 #include "testing/single_op.h"
 #include "testing/tflite_builder.h"
@@ -72,6 +76,62 @@ TEST(FuzzRegression, QuantizedSoftmaxOutputScaleAndBeta) {
     Status s = op.Run();
     EXPECT_TRUE(s.ok()) << s.message();
   }
+}
+
+}  // namespace
+}  // namespace ql
+
+// Findings of the first CI fuzzing run.
+namespace ql {
+namespace {
+
+// fuzz_keras_zip: a float config value of 1e308 where an integer belongs was converted to int64
+// (undefined behaviour; UBSan: "1e+308 is outside the range of representable values").
+TEST(FuzzRegression, KerasIntegerFromHugeFloat) {
+  const nlohmann::json cfg = {{"units", 1e308}, {"nan", std::nan("")}, {"two", 2.0}, {"neg", -0x1p63}};
+  keras::ConfigView view(cfg, "layer 'd': ");
+  EXPECT_FALSE(view.Int("units").ok());
+  EXPECT_NE(view.Int("units").status().message().find("config 'units' is not an integer"), std::string::npos);
+  EXPECT_FALSE(view.Int("nan").ok());
+  ASSERT_TRUE(view.Int("two").ok());
+  EXPECT_EQ(*view.Int("two"), 2);
+  ASSERT_TRUE(view.Int("neg").ok());
+  EXPECT_EQ(*view.Int("neg"), INT64_MIN);
+}
+
+// fuzz_image: a DHT segment whose declared length ends inside a table's 17-byte header. stb_image
+// reads tables while any length is left, so it read this one whole (288 codes) and wrote past its
+// 257-entry size table; the guard used to stop at the segment's end and missed it.
+TEST(FuzzRegression, JpegHuffmanTableRunningPastItsSegment) {
+  std::string jpeg("\xff\xd8", 2);
+  jpeg += std::string("\xff\xc4\x00\x03", 4);  // DHT, length 3: one byte of table left
+  jpeg += '\0';                                 // class 0, id 0
+  jpeg += std::string(16, '\x12');              // 16 x 18 = 288 codes
+  jpeg += std::string(288, '\x01');
+  jpeg += std::string("\xff\xd9", 2);
+  const std::string path = ::testing::TempDir() + "/ql_dht_past_segment.jpg";
+  std::ofstream(path, std::ios::binary) << jpeg;
+  auto img = io::DecodeImage(path, 3);
+  ASSERT_FALSE(img.ok());
+  EXPECT_NE(img.status().message().find("declares 288 codes, more than the 256 a table can hold"),
+            std::string::npos)
+      << img.status().message();
+}
+
+// fuzz_image: the same overflowing table in a file that starts with a fill byte (FF FF D8). stb
+// skips fill bytes before SOI; the guard only looked at files starting FF D8.
+TEST(FuzzRegression, JpegHuffmanTableAfterFillBytes) {
+  std::string jpeg("\xff\xff\xd8", 3);
+  jpeg += std::string("\xff\xc4\x01\x33", 4);  // DHT, length 307: one table of 17 + 288 bytes
+  jpeg += '\0';
+  jpeg += std::string(16, '\x12');
+  jpeg += std::string(288, '\x01');
+  jpeg += std::string("\xff\xd9", 2);
+  const std::string path = ::testing::TempDir() + "/ql_dht_fill_bytes.jpg";
+  std::ofstream(path, std::ios::binary) << jpeg;
+  auto img = io::DecodeImage(path, 3);
+  ASSERT_FALSE(img.ok());
+  EXPECT_NE(img.status().message().find("declares 288 codes"), std::string::npos) << img.status().message();
 }
 
 }  // namespace

@@ -66,8 +66,11 @@ uint32_t Le32(const uint8_t* p) { return (uint32_t{p[3]} << 24) | (uint32_t{p[2]
 // (UBSan: "index 257 out of bounds"). Walk the JPEG's marker segments (skipping entropy-coded
 // data) and refuse such a table before stb reads the file.
 Status CheckJpegHuffmanTables(const std::vector<uint8_t>& b, const std::string& path) {
-  if (b.size() < 2 || b[0] != 0xff || b[1] != 0xd8) return Status::Ok();
-  size_t pos = 2;
+  // stb finds the SOI marker after any number of 0xff fill bytes (FF FF D8 is a JPEG to it).
+  size_t pos = 0;
+  while (pos < b.size() && b[pos] == 0xff) ++pos;
+  if (pos == 0 || pos >= b.size() || b[pos] != 0xd8) return Status::Ok();
+  ++pos;
   while (pos + 4 <= b.size()) {
     const uint8_t m = b[pos + 1];
     // Entropy-coded bytes, stuffed 0xff00, fill bytes, RSTn and TEM carry no segment.
@@ -77,14 +80,19 @@ Status CheckJpegHuffmanTables(const std::vector<uint8_t>& b, const std::string& 
     }
     if (m == 0xd9) break;  // EOI
     const size_t len = (size_t{b[pos + 2]} << 8) | b[pos + 3];
-    const size_t end = std::min(b.size(), pos + 2 + len);
-    for (size_t q = pos + 4; m == 0xc4 && q + 17 <= end;) {
+    // stb reads tables while any of the segment's length is left, so a table that starts inside
+    // the segment is read whole even when it runs past the segment's end; bytes past the end of
+    // the file read as 0. Walk the tables the same way.
+    const auto byte_at = [&](size_t i) -> int { return i < b.size() ? b[i] : 0; };
+    int64_t left = static_cast<int64_t>(len) - 2;
+    for (size_t q = pos + 4; m == 0xc4 && left > 0;) {
       int codes = 0;
-      for (int i = 1; i <= 16; ++i) codes += b[q + i];
+      for (size_t i = 1; i <= 16; ++i) codes += byte_at(q + i);
       if (codes > 256)
         return InvalidArgument("{}: JPEG Huffman table at byte {} (DHT segment at byte {}) declares {} codes, "
                                "more than the 256 a table can hold", path, q, pos, codes);
       q += 17 + static_cast<size_t>(codes);
+      left -= 17 + codes;
     }
     pos += 2 + len;
   }

@@ -1,5 +1,7 @@
 #include "quantlens/formats/keras/json_util.h"
 
+#include <cmath>
+
 namespace ql::keras {
 
 Result<nlohmann::json> ParseJsonLimited(const std::string& text, const std::string& where,
@@ -38,9 +40,12 @@ Result<int64_t> ConfigView::Int(const std::string& key) const {
   if (!Has(key)) return InvalidModel("{}config has no '{}'", where_, key);
   const auto& v = obj_.at(key);
   if (v.is_number_integer()) return v.get<int64_t>();
-  // Some writers store integral values as floats (2.0); accept exact ones only.
-  if (v.is_number_float() && v.get<double>() == static_cast<double>(static_cast<int64_t>(v.get<double>())))
-    return static_cast<int64_t>(v.get<double>());
+  // Some writers store integral values as floats (2.0); accept exact ones only, and only inside
+  // int64's range (converting 1e308 or NaN to an integer is undefined behaviour).
+  if (v.is_number_float()) {
+    const double d = v.get<double>();
+    if (d >= -0x1p63 && d < 0x1p63 && d == std::trunc(d)) return static_cast<int64_t>(d);
+  }
   return InvalidModel("{}config '{}' is not an integer ({})", where_, key, v.dump());
 }
 
