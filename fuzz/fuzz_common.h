@@ -123,6 +123,9 @@ inline void RunGraph(const ir::Graph& graph, bool both_profiles = false) {
   for (int p = 0; p < (both_profiles ? 2 : 1); ++p) {
     rt::InterpreterOptions opts;
     opts.profile = p == 0 ? rt::Profile::kTfliteX86 : rt::Profile::kTfliteWasm;
+    // Shapes the lowering infers (Keras) are only known at Create: keep its arena under
+    // libFuzzer's malloc limit (-rss_limit_mb=2048) too.
+    opts.max_arena_bytes = int64_t{1} << 30;
     auto interp = rt::Interpreter::Create(graph, opts);
     if (!interp.ok()) return;
     rt::Interpreter& in = **interp;

@@ -13,10 +13,9 @@ namespace {
 
 constexpr size_t kArenaAlignment = 64;
 // No single tensor the interpreter allocates (graph input, op output) may exceed this many bytes,
-// nor the whole arena the total below: guards against shapes in hostile files that are valid
+// nor the whole arena InterpreterOptions::max_arena_bytes: guards against shapes in hostile files that are valid
 // integers but would exhaust memory. Real models stay far below (MobileNet v2: 5 MB of arena).
 constexpr int64_t kMaxTensorBytes = int64_t{8} << 30;
-constexpr int64_t kMaxArenaBytes = int64_t{16} << 30;
 
 std::string ModelName(const ir::Graph& g) {
   return g.source_path.empty() ? std::string("model") : g.source_path;
@@ -195,9 +194,9 @@ Status Interpreter::Prepare() {
     buffer_tensor.push_back(t);
   }
   arena_bytes_ = PlanArena(buffers, kArenaAlignment);
-  if (arena_bytes_ > static_cast<size_t>(kMaxArenaBytes))
+  if (arena_bytes_ > static_cast<size_t>(std::max<int64_t>(options_.max_arena_bytes, 0)))
     return InvalidModel("{}: the planned activation memory is {} bytes, more than the {}-byte limit",
-                        ModelName(graph_), arena_bytes_, kMaxArenaBytes);
+                        ModelName(graph_), arena_bytes_, options_.max_arena_bytes);
   // aligned_alloc wants a multiple of the alignment; PlanArena's offsets are aligned, its total
   // may not be.
   const size_t alloc_bytes = std::max<size_t>(

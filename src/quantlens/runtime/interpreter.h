@@ -16,6 +16,9 @@ namespace ql::rt {
 
 struct InterpreterOptions {
   Profile profile = Profile::kTfliteX86;
+  // Largest activation arena Create may allocate; a model that plans more is refused with a clear
+  // error. The default bounds hostile files; callers with a memory budget (the fuzzers) set less.
+  int64_t max_arena_bytes = int64_t{16} << 30;
 };
 
 // Called after op `op_index` ran, with its outputs. The data pointers are valid only during the
