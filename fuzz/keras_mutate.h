@@ -11,6 +11,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "quantlens/formats/keras/json_util.h"
+
 namespace ql::fuzz {
 
 using Rng = std::mt19937;
@@ -175,10 +177,13 @@ inline void MutateJson(json& root, Rng& rng) {
   }
 }
 
-// Parses, edits and re-serializes `text`; false if it is not JSON.
+// Parses, edits and re-serializes `text`; false if it is not JSON or nests deeper than the Keras
+// reader accepts (such text is left to byte mutations: nlohmann's dump and destructor recurse, and
+// a mutated corpus entry nested a hundred thousand levels overflowed the stack here).
 inline bool MutateJsonText(std::string& text, Rng& rng) {
-  json j = json::parse(text, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return false;
+  auto parsed = ql::keras::ParseJsonLimited(text, "fuzz", ql::keras::kMaxJsonDepth);
+  if (!parsed.ok()) return false;
+  json j = std::move(parsed).value();
   const int edits = 1 + (PickN(rng, 4) == 0 ? PickN(rng, 3) : 0);
   for (int i = 0; i < edits; ++i) MutateJson(j, rng);
   text = j.dump();
