@@ -1,5 +1,6 @@
 #include "quantlens/cli/common.h"
 
+#include <charconv>
 #include <cstring>
 #include <fstream>
 
@@ -32,6 +33,20 @@ bool LooksLikeKerasModel(const std::string& path) {
     return path.size() >= n && path.compare(path.size() - n, n, ext) == 0;
   };
   return ends_with(".h5") || ends_with(".keras") || ends_with(".hdf5");
+}
+
+Result<std::pair<int, int>> ParseResize(const std::string& text) {
+  const size_t x = text.find_first_of("xX");
+  auto parse = [](std::string_view s, int* v) {
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
+    return ec == std::errc() && p == s.data() + s.size() && *v > 0 && *v <= 65536;
+  };
+  int h = 0, w = 0;
+  if (x == std::string::npos || !parse(std::string_view(text).substr(0, x), &h) ||
+      !parse(std::string_view(text).substr(x + 1), &w)) {
+    return InvalidArgument("--resize '{}': expected HxW with positive sizes, e.g. 224x224", text);
+  }
+  return std::make_pair(h, w);
 }
 
 }  // namespace ql::cli

@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <string>
+#include <utility>
 
 #include "quantlens/util/status.h"
 
@@ -21,5 +22,8 @@ inline int Fail(const Status& status) { return Fail(status.message()); }
 // True when the file starts with the HDF5 signature or a zip header (.h5 / .keras Keras models),
 // or, failing that, has a Keras extension.
 bool LooksLikeKerasModel(const std::string& path);
+
+// --resize "224x224" -> (224, 224); error names the flag's expected form.
+Result<std::pair<int, int>> ParseResize(const std::string& text);
 
 }  // namespace ql::cli

@@ -1,5 +1,4 @@
 // `quantlens run MODEL --input FILE...`: feed inputs, run, and print or save the outputs.
-#include <charconv>
 #include <iostream>
 
 #include "quantlens/cli/commands.h"
@@ -16,21 +15,6 @@
 
 namespace ql::cli {
 namespace {
-
-// "224x224" -> (224, 224).
-Result<std::pair<int, int>> ParseResize(const std::string& text) {
-  const size_t x = text.find_first_of("xX");
-  auto parse = [](std::string_view s, int* v) {
-    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *v);
-    return ec == std::errc() && p == s.data() + s.size() && *v > 0 && *v <= 65536;
-  };
-  int h = 0, w = 0;
-  if (x == std::string::npos || !parse(std::string_view(text).substr(0, x), &h) ||
-      !parse(std::string_view(text).substr(x + 1), &w)) {
-    return InvalidArgument("--resize '{}': expected HxW with positive sizes, e.g. 224x224", text);
-  }
-  return std::make_pair(h, w);
-}
 
 Status CheckOutputPath(const RunArgs& args) {
   if (args.output.empty()) return Status::Ok();
