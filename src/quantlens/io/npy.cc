@@ -196,7 +196,7 @@ std::string NpyDescr(ir::DType t) {
   }
 }
 
-Result<Array> ParseNpy(std::span<const uint8_t> bytes, const std::string& source) {
+Result<NpyHeader> ParseNpyHeader(std::span<const uint8_t> bytes, const std::string& source) {
   if (bytes.size() < sizeof(kMagic) || std::memcmp(bytes.data(), kMagic, sizeof(kMagic)) != 0) {
     return InvalidArgument("{}: not a .npy file (missing the \\x93NUMPY magic)", source);
   }
@@ -242,17 +242,29 @@ Result<Array> ParseNpy(std::span<const uint8_t> bytes, const std::string& source
   if (!count.ok()) {
     return InvalidArgument("{}: .npy header: {}", source, count.status().message());
   }
+  NpyHeader out;
+  out.dtype = dtype;
+  out.shape = std::move(h.shape);
+  out.descr = h.descr;
+  out.data_offset = prefix + header_len;
+  return out;
+}
+
+Result<Array> ParseNpy(std::span<const uint8_t> bytes, const std::string& source) {
+  QL_ASSIGN_OR_RETURN(NpyHeader h, ParseNpyHeader(bytes, source));
+  const ir::DType dtype = h.dtype;
+  const int64_t count = ir::ShapeProduct(h.shape);
   const size_t elem = ir::DTypeSize(dtype);
-  const uint64_t payload = bytes.size() - prefix - header_len;
-  if (static_cast<uint64_t>(*count) > payload / elem || static_cast<uint64_t>(*count) * elem != payload) {
+  const uint64_t payload = bytes.size() - h.data_offset;
+  if (static_cast<uint64_t>(count) > payload / elem || static_cast<uint64_t>(count) * elem != payload) {
     return InvalidArgument("{}: .npy shape {} of {} needs {} data bytes but the file has {}", source,
                            ir::ShapeToString(h.shape), h.descr,
-                           fmt::format("{}*{}", *count, elem), payload);
+                           fmt::format("{}*{}", count, elem), payload);
   }
   Array a;
   a.dtype = dtype;
   a.shape = std::move(h.shape);
-  a.data.assign(bytes.begin() + prefix + header_len, bytes.end());
+  a.data.assign(bytes.begin() + static_cast<std::ptrdiff_t>(h.data_offset), bytes.end());
   return a;
 }
 

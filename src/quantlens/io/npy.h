@@ -18,6 +18,17 @@ namespace ql::io {
 // Checks the magic, the header length against the buffer, the header dictionary, the shape
 // product for overflow, and that the data size is exactly shape product * element size.
 Result<Array> ParseNpy(std::span<const uint8_t> bytes, const std::string& source);
+
+// The preamble and header alone, with every check ParseNpy makes on them: lets a reader of a large
+// file (io/sample_source.h) read the data piecewise. `bytes` must hold at least the header; the
+// data is neither needed nor checked.
+struct NpyHeader {
+  ir::DType dtype = ir::DType::kUnknown;
+  ir::Shape shape;
+  std::string descr;       // as written, e.g. "<f4"
+  size_t data_offset = 0;  // where the data starts
+};
+Result<NpyHeader> ParseNpyHeader(std::span<const uint8_t> bytes, const std::string& source);
 Result<Array> ReadNpyFile(const std::string& path);
 
 // Serializes `a` (version 1.0 header unless the header needs 2.0). Fails for kUnknown/kString
