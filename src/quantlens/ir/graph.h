@@ -63,6 +63,27 @@ struct LayerOutput {
 
 enum class SourceFormat { kUnknown, kTflite, kKerasH5, kKerasV3 };
 
+// A named blob the model file carries for tools (TFLite: Model.metadata, e.g.
+// "min_runtime_version", "TFLITE_METADATA"). Kept as bytes so a writer can copy it unchanged.
+struct MetadataEntry {
+  std::string name;
+  std::vector<uint8_t> data;
+};
+
+// One named input or output of a signature: `tensor` indexes Graph::tensors.
+struct SignatureTensor {
+  std::string name;
+  int tensor = -1;
+};
+
+// A serving signature (TFLite: Model.signature_defs), e.g. "serving_default".
+struct SignatureDef {
+  std::string key;
+  int subgraph_index = 0;  // the source file's subgraph; quantlens graphs hold subgraph 0
+  std::vector<SignatureTensor> inputs;
+  std::vector<SignatureTensor> outputs;
+};
+
 struct Graph {
   std::vector<Tensor> tensors;
   std::vector<Op> ops;            // in execution order
@@ -72,6 +93,13 @@ struct Graph {
   std::string description;
   SourceFormat format = SourceFormat::kUnknown;
   std::vector<LayerOutput> layer_outputs;  // Keras graphs: every layer output, in layer order
+  // What a file carries besides the computation, kept so that writing it back loses nothing.
+  std::string subgraph_name;               // TFLite SubGraph.name ("main")
+  std::vector<MetadataEntry> metadata;     // in file order
+  // TFLite's deprecated Model.metadata_buffer list, as the listed buffers' bytes (buffer indices
+  // do not survive a rewrite, which renumbers and shares buffers).
+  std::vector<std::vector<uint8_t>> metadata_buffers;
+  std::vector<SignatureDef> signature_defs;
 
   // "CONV_2D" or the custom code, with the op index: "op 12 (CONV_2D)".
   std::string OpLabel(int op_index) const;

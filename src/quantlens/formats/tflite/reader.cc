@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "quantlens/formats/tflite/options.h"
+#include "quantlens/formats/tflite/writer.h"
 #include "quantlens/util/limits.h"
 #include "tflite_schema_generated.h"
 
@@ -243,7 +244,115 @@ Status ReadOperator(const tfl::Operator& top, int index, const tfl::Model& model
   return Status::Ok();
 }
 
-Result<ir::Graph> ParseVerified(const tfl::Model& model, const std::string& name) {
+// The bytes of buffer `b` for metadata: an out-of-range index is an error (unlike tensors, a
+// metadata entry always names real data); a missing or empty buffer gives no bytes.
+Result<std::vector<uint8_t>> MetadataBytes(const tfl::Model& model, uint32_t b, uint64_t* budget) {
+  const auto* buffers = model.buffers();
+  const uint32_t nbuf = buffers ? buffers->size() : 0;
+  if (b >= nbuf)
+    return InvalidModel("buffer index {} out of range (0..{})", b, static_cast<int64_t>(nbuf) - 1);
+  const tfl::Buffer* buf = buffers->Get(b);
+  if (buf == nullptr) return std::vector<uint8_t>();
+  if (buf->offset() > 1)
+    return Unsupported("buffer {} stores its data outside the flatbuffer (offset {}), which "
+                       "quantlens does not read", b, buf->offset());
+  const auto* data = buf->data();
+  if (data == nullptr) return std::vector<uint8_t>();
+  // Entries may share a buffer; copying is bounded in total so that many entries naming one
+  // large buffer cannot multiply memory.
+  if (data->size() > *budget)
+    return InvalidModel("metadata buffers copied would exceed twice the file's size ({} bytes "
+                        "more at buffer {})", data->size(), b);
+  *budget -= data->size();
+  return std::vector<uint8_t>(data->begin(), data->end());
+}
+
+// Model-level extras a writer needs to reproduce the file: metadata (the quantlens layer map
+// becomes Graph::layer_outputs), the deprecated metadata_buffer list and the signature defs.
+Status ReadModelExtras(const tfl::Model& model, size_t file_bytes, ir::Graph& g) {
+  uint64_t budget = 2 * static_cast<uint64_t>(file_bytes);
+  if (const auto* md = model.metadata()) {
+    if (md->size() > kMaxMetadataEntries)
+      return InvalidModel("{} metadata entries, more than the {} allowed", md->size(),
+                          kMaxMetadataEntries);
+    bool have_layer_map = false;
+    for (uint32_t i = 0; i < md->size(); ++i) {
+      const tfl::Metadata* m = md->Get(i);
+      if (m == nullptr) return InvalidModel("metadata entry {} is null", i);
+      ir::MetadataEntry entry;
+      auto mname = ReadString(m->name(), limits::kMaxNameBytes, "the name");
+      if (!mname.ok()) return mname.status().WithContext(fmt::format("metadata entry {}: ", i));
+      entry.name = std::move(mname).value();
+      const std::string where = fmt::format("metadata entry {} '{}': ", i, entry.name);
+      auto data = MetadataBytes(model, m->buffer(), &budget);
+      if (!data.ok()) return data.status().WithContext(where);
+      entry.data = std::move(data).value();
+      if (entry.name == kLayerMapMetadataName) {
+        if (have_layer_map) return InvalidModel("{}a second layer map", where);
+        have_layer_map = true;
+        auto map = DecodeLayerMap(entry.data, static_cast<int>(g.tensors.size()));
+        if (!map.ok()) return map.status().WithContext(where);
+        g.layer_outputs = std::move(map).value();
+        continue;  // regenerated from layer_outputs when written
+      }
+      g.metadata.push_back(std::move(entry));
+    }
+  }
+  if (const auto* mb = model.metadata_buffer()) {
+    if (mb->size() > kMaxMetadataEntries)
+      return InvalidModel("{} metadata_buffer entries, more than the {} allowed", mb->size(),
+                          kMaxMetadataEntries);
+    for (uint32_t i = 0; i < mb->size(); ++i) {
+      const int32_t b = mb->Get(i);
+      if (b < 0) return InvalidModel("metadata_buffer entry {}: buffer index {} is negative", i, b);
+      auto data = MetadataBytes(model, static_cast<uint32_t>(b), &budget);
+      if (!data.ok()) return data.status().WithContext(fmt::format("metadata_buffer entry {}: ", i));
+      g.metadata_buffers.push_back(std::move(data).value());
+    }
+  }
+  if (const auto* sigs = model.signature_defs()) {
+    if (sigs->size() > kMaxSignatureDefs)
+      return InvalidModel("{} signature defs, more than the {} allowed", sigs->size(),
+                          kMaxSignatureDefs);
+    const uint32_t num_subgraphs = model.subgraphs()->size();
+    const int nt = static_cast<int>(g.tensors.size());
+    for (uint32_t i = 0; i < sigs->size(); ++i) {
+      const tfl::SignatureDef* s = sigs->Get(i);
+      if (s == nullptr) return InvalidModel("signature def {} is null", i);
+      ir::SignatureDef sig;
+      auto key = ReadString(s->signature_key(), limits::kMaxNameBytes, "the key");
+      if (!key.ok()) return key.status().WithContext(fmt::format("signature def {}: ", i));
+      sig.key = std::move(key).value();
+      const std::string where = fmt::format("signature def {} '{}': ", i, sig.key);
+      if (s->subgraph_index() >= num_subgraphs)
+        return InvalidModel("{}subgraph index {} out of range (0..{})", where, s->subgraph_index(),
+                            num_subgraphs - 1);
+      // quantlens holds subgraph 0 only; signatures of other subgraphs name tensors it lacks.
+      if (s->subgraph_index() != 0) continue;
+      sig.subgraph_index = 0;
+      for (auto [maps, list] : {std::pair{s->inputs(), &sig.inputs}, std::pair{s->outputs(), &sig.outputs}}) {
+        if (maps == nullptr) continue;
+        if (maps->size() > static_cast<uint64_t>(limits::kMaxTensors))
+          return InvalidModel("{}{} tensor maps, more than the {} allowed", where, maps->size(),
+                              limits::kMaxTensors);
+        for (uint32_t k = 0; k < maps->size(); ++k) {
+          const tfl::TensorMap* tm = maps->Get(k);
+          if (tm == nullptr) return InvalidModel("{}tensor map {} is null", where, k);
+          auto tname = ReadString(tm->name(), limits::kMaxNameBytes, "a tensor name");
+          if (!tname.ok()) return tname.status().WithContext(where);
+          if (tm->tensor_index() >= static_cast<uint32_t>(nt))
+            return InvalidModel("{}'{}' names tensor {}, out of range (0..{})", where, *tname,
+                                tm->tensor_index(), nt - 1);
+          list->push_back({std::move(tname).value(), static_cast<int>(tm->tensor_index())});
+        }
+      }
+      g.signature_defs.push_back(std::move(sig));
+    }
+  }
+  return Status::Ok();
+}
+
+Result<ir::Graph> ParseVerified(const tfl::Model& model, const std::string& name, size_t file_bytes) {
   // TFLite itself refuses any other schema version; so does quantlens, rather than guess.
   if (model.version() != 3)
     return Unsupported("{}: schema version {} is not supported (TFLite reads version 3)", name,
@@ -291,6 +400,10 @@ Result<ir::Graph> ParseVerified(const tfl::Model& model, const std::string& name
   if (!outputs.ok()) return outputs.status().WithContext(prefix);
   g.inputs = std::move(*inputs);
   g.outputs = std::move(*outputs);
+  auto sg_name = ReadString(sg->name(), limits::kMaxNameBytes, "the subgraph name");
+  if (!sg_name.ok()) return sg_name.status().WithContext(prefix);
+  g.subgraph_name = std::move(sg_name).value();
+  QL_RETURN_IF_ERROR(ReadModelExtras(model, file_bytes, g).WithContext(prefix));
 
   QL_RETURN_IF_ERROR(ir::VerifyGraph(g).WithContext(prefix));
   return g;
@@ -322,7 +435,7 @@ Result<ir::Graph> ParseOwned(std::vector<uint8_t> copy, const std::string& sourc
   }
   const tfl::Model* model = tfl::GetModel(copy.data());
   if (model == nullptr) return InvalidModel("{}: flatbuffer has no root table", source_name);
-  return ParseVerified(*model, source_name);
+  return ParseVerified(*model, source_name, copy.size());
 }
 
 }  // namespace
