@@ -2,6 +2,7 @@
 // returns the process exit code and prints its own one-line error on failure.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -27,5 +28,21 @@ struct RunArgs {
   bool grayscale = false;
 };
 int RunRun(const RunArgs& args);
+
+struct ConvertArgs {
+  std::string model;
+  std::string output;
+  std::string mode = "int8";
+  std::string calibration;
+  int64_t calibration_samples = -1;
+  std::string calibration_method = "minmax";
+  bool per_tensor = false;
+  std::string input_type = "float32", output_type = "float32";
+  std::vector<std::string> keep_float, int16;
+  std::string resize;
+  std::optional<float> scale, offset;
+  bool grayscale = false;
+};
+int RunConvert(const ConvertArgs& args);
 
 }  // namespace ql::cli

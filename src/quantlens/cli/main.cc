@@ -40,6 +40,31 @@ int Main(int argc, char** argv) {
   CLI::Option* offset_opt = run_cmd->add_option("--offset", offset, "Image value = pixel * S + O");
   run_cmd->add_flag("--grayscale", run.grayscale, "Decode images as grayscale");
 
+  ConvertArgs convert;
+  float conv_scale = 1.0f, conv_offset = 0.0f;
+  CLI::App* convert_cmd = app.add_subcommand(
+      "convert", "Convert a Keras model or a float .tflite to .tflite (float32, float16, dynamic range, int8, int16x8)");
+  convert_cmd->add_option("MODEL", convert.model, "Keras model (.h5, .keras) or float .tflite")->required();
+  convert_cmd->add_option("-o,--output", convert.output, "The .tflite file to write")->required();
+  convert_cmd->add_option("--mode", convert.mode, "float32, float16, dynamic, int8 (default), int16x8");
+  convert_cmd->add_option("--calibration", convert.calibration,
+                          "Calibration samples: .npy, .npz with 'x', a folder of images, or random:SEED");
+  convert_cmd->add_option("--calibration-samples", convert.calibration_samples,
+                          "Use the first N samples (default: all)");
+  convert_cmd->add_option("--calibration-method", convert.calibration_method,
+                          "minmax (default, as TensorFlow), percentile:P, entropy, mse");
+  convert_cmd->add_flag("--per-tensor", convert.per_tensor, "One weight scale per tensor instead of per channel");
+  convert_cmd->add_option("--input-type", convert.input_type, "float32 (default), int8, uint8, int16");
+  convert_cmd->add_option("--output-type", convert.output_type, "float32 (default), int8, uint8, int16");
+  convert_cmd->add_option("--keep-float", convert.keep_float, "Layers (or tensors) that stay float: A,B,...")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  convert_cmd->add_option("--int16", convert.int16, "Layers (or tensors) with int16 activations: A,B,...")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  convert_cmd->add_option("--resize", convert.resize, "Resize calibration images to HxW");
+  CLI::Option* conv_scale_opt = convert_cmd->add_option("--scale", conv_scale, "Image value = pixel * S + O");
+  CLI::Option* conv_offset_opt = convert_cmd->add_option("--offset", conv_offset, "Image value = pixel * S + O");
+  convert_cmd->add_flag("--grayscale", convert.grayscale, "Decode calibration images as grayscale");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -51,7 +76,10 @@ int Main(int argc, char** argv) {
   }
   if (*scale_opt) run.scale = scale;
   if (*offset_opt) run.offset = offset;
+  if (*conv_scale_opt) convert.scale = conv_scale;
+  if (*conv_offset_opt) convert.offset = conv_offset;
   if (*inspect_cmd) return RunInspect(inspect);
+  if (*convert_cmd) return RunConvert(convert);
   if (*run_cmd) {
     if (!run.all_tensors || !run.output.empty()) return RunRun(run);
     return Fail("--all-tensors needs --output FILE.npz to write the tensors to");
