@@ -53,76 +53,125 @@ double PercentileThreshold(const Histogram& h, double percentile) {
 }
 
 // ---- entropy: TensorRT's KL-divergence threshold search on the |x| histogram ----
+//
+// For each candidate i (levels <= i <= bins), in ONNX Runtime's formulation:
+//   P = counts[0..i), with the outliers counts[i..] added to P[i-1];
+//   Q = counts[0..i) (outliers not added) merged into `levels` groups of i / levels bins (the last
+//       group also takes the remainder), each group's mass spread evenly over the group's bins where
+//       P is non-zero (0 elsewhere);
+//   both smoothed (zero entries get eps = 1e-4, the non-zero ones give up the same total), and
+//   KL(P || Q) of the normalised distributions; the threshold is the upper edge of bin i-1 for the
+//   i with the smallest KL (the first on ties).
+// Done literally that costs O(bins) logarithms per candidate. Here Q is constant over a group's
+// non-zero bins, so its part of the sum takes one logarithm per group, and P's part
+// sum (p - e) log(p - e) comes from prefix sums over the histogram, with log(p - e) expanded to
+// second order in e/p (error below 1e-9 relative for e <= 1e-3; larger e, which only sparse
+// histograms reach, takes the exact sum). Same minimiser, O(levels) logarithms per candidate.
 
-// Adds eps to the zero entries of `d` and takes the same total mass from the non-zero ones, as
-// ONNX Runtime's smooth_distribution does, so KL(P || Q) is finite. False when `d` is all zero or
-// the smoothing would make an entry non-positive (the candidate is then skipped).
-bool Smooth(std::vector<double>& d, size_t n) {
-  constexpr double kEps = 1e-4;
-  size_t zeros = 0;
-  for (size_t k = 0; k < n; ++k) zeros += d[k] == 0;
-  const size_t nonzeros = n - zeros;
-  if (nonzeros == 0) return false;
-  const double eps1 = kEps * static_cast<double>(zeros) / static_cast<double>(nonzeros);
+struct EntropyPrefix {
+  std::vector<uint64_t> count;    // sum of counts[0..k)
+  std::vector<uint64_t> nonzero;  // number of non-empty bins in [0, k)
+  std::vector<double> hlogh, logh, inv;  // sums over non-empty bins of h log h, log h, 1 / h
+};
+
+EntropyPrefix MakeEntropyPrefix(const std::vector<uint64_t>& h) {
+  EntropyPrefix p;
+  const size_t n = h.size();
+  p.count.assign(n + 1, 0);
+  p.nonzero.assign(n + 1, 0);
+  p.hlogh.assign(n + 1, 0);
+  p.logh.assign(n + 1, 0);
+  p.inv.assign(n + 1, 0);
   for (size_t k = 0; k < n; ++k) {
-    if (d[k] == 0) {
-      d[k] = kEps;
-    } else {
-      d[k] -= eps1;
-      if (d[k] <= 0) return false;
-    }
+    const double v = static_cast<double>(h[k]);
+    const double l = h[k] ? std::log(v) : 0.0;
+    p.count[k + 1] = p.count[k] + h[k];
+    p.nonzero[k + 1] = p.nonzero[k] + (h[k] != 0);
+    p.hlogh[k + 1] = p.hlogh[k] + (h[k] ? v * l : 0.0);
+    p.logh[k + 1] = p.logh[k] + l;
+    p.inv[k + 1] = p.inv[k] + (h[k] ? 1.0 / v : 0.0);
   }
-  return true;
+  return p;
+}
+
+// sum over non-empty bins k < end of (h_k - e) log(h_k - e).
+double SumPLogP(const std::vector<uint64_t>& h, const EntropyPrefix& pre, size_t end, double e) {
+  if (e > 1e-3) {
+    double sum = 0;
+    for (size_t k = 0; k < end; ++k) {
+      if (h[k]) {
+        const double v = static_cast<double>(h[k]) - e;
+        sum += v * std::log(v);
+      }
+    }
+    return sum;
+  }
+  // (h - e) log(h - e) = h log h - e log h - e + e^2 / (2h) + O(e^3 / h^2)
+  return pre.hlogh[end] - e * pre.logh[end] - e * static_cast<double>(pre.nonzero[end]) +
+         0.5 * e * e * pre.inv[end];
 }
 
 double EntropyThreshold(const Histogram& h, int target_bits) {
+  constexpr double kEps = 1e-4;
   const size_t nbins = h.counts.size();
   // The positive half of the grid: 128 levels for int8, as TensorRT and ONNX Runtime use.
   const size_t levels = size_t{1} << (target_bits - 1);
   if (levels >= nbins) return h.hi;  // the grid is finer than the histogram: nothing to gain
-  const double width = BinWidth(h);
-  // suffix[k] = sum of counts[k..]: the outliers folded into the last kept bin.
-  std::vector<uint64_t> suffix(nbins + 1, 0);
-  for (size_t k = nbins; k-- > 0;) suffix[k] = suffix[k + 1] + h.counts[k];
-  std::vector<double> p(nbins), q(nbins);
+  const EntropyPrefix pre = MakeEntropyPrefix(h.counts);
+  const uint64_t total = pre.count[nbins];
+  const double total_d = static_cast<double>(total);
+  std::vector<double> share(levels), pmass(levels);
+  std::vector<uint64_t> group_nonzero(levels);
   double best_kl = std::numeric_limits<double>::infinity();
   size_t best_i = nbins;
   for (size_t i = levels; i <= nbins; ++i) {
-    // Reference P: the first i bins, everything beyond folded into bin i-1.
-    for (size_t k = 0; k < i; ++k) p[k] = static_cast<double>(h.counts[k]);
-    p[i - 1] += static_cast<double>(suffix[i]);
-    // Candidate Q: the first i bins (outliers NOT folded in) merged into `levels` groups of
-    // i / levels bins (the last group takes the remainder), each group's mass spread evenly over
-    // its bins where P is non-zero.
+    const uint64_t outliers = total - pre.count[i];
+    const uint64_t last_p = h.counts[i - 1] + outliers;  // P[i-1]
+    const uint64_t nz_p = pre.nonzero[i - 1] + (last_p != 0);
+    if (nz_p == 0 || pre.count[i] == 0) continue;  // P or Q all zero: KL undefined
+    const double e_p = kEps * static_cast<double>(i - nz_p) / static_cast<double>(nz_p);
+    double sum_p = SumPLogP(h.counts, pre, i - 1, e_p);
+    if (last_p) {
+      const double v = static_cast<double>(last_p) - e_p;
+      if (!(v > 0)) continue;
+      sum_p += v * std::log(v);
+    }
+    // Per group: Q's mass, P's non-zero bins, and P's smoothed mass over those bins.
     const size_t merge = i / levels;
+    uint64_t nz_q = 0;
     for (size_t j = 0; j < levels; ++j) {
       const size_t start = j * merge, end = j + 1 == levels ? i : start + merge;
-      double mass = 0;
-      size_t nonzero = 0;
-      for (size_t k = start; k < end; ++k) {
-        mass += static_cast<double>(h.counts[k]);
-        nonzero += p[k] != 0;
+      const uint64_t mass = pre.count[end] - pre.count[start];
+      uint64_t nz = pre.nonzero[std::min(end, i - 1)] - pre.nonzero[std::min(start, i - 1)];
+      if (end == i && last_p != 0) ++nz;  // P[i-1], non-zero through the outliers
+      group_nonzero[j] = nz;
+      share[j] = nz ? static_cast<double>(mass) / static_cast<double>(nz) : 0.0;
+      pmass[j] = static_cast<double>(mass + (end == i ? outliers : 0)) - e_p * static_cast<double>(nz);
+      if (share[j] > 0) nz_q += nz;
+    }
+    if (nz_q == 0) continue;
+    const double e_q = kEps * static_cast<double>(i - nz_q) / static_cast<double>(nz_q);
+    double sum_q = 0;
+    bool valid = true;
+    for (size_t j = 0; j < levels && valid; ++j) {
+      if (group_nonzero[j] == 0) continue;
+      const double q = share[j] > 0 ? share[j] - e_q : kEps;  // Q's smoothed value on P's non-zeros
+      if (!(q > 0)) {
+        valid = false;
+      } else {
+        sum_q += pmass[j] * std::log(q);
       }
-      const double share = nonzero ? mass / static_cast<double>(nonzero) : 0;
-      for (size_t k = start; k < end; ++k) q[k] = p[k] != 0 ? share : 0;
     }
-    if (!Smooth(p, i) || !Smooth(q, i)) continue;
-    double sp = 0, sq = 0;
-    for (size_t k = 0; k < i; ++k) {
-      sp += p[k];
-      sq += q[k];
-    }
-    // KL(P || Q) of the normalised distributions (natural log, as scipy.stats.entropy).
-    double kl = 0;
-    const double log_ratio = std::log(sq / sp);
-    for (size_t k = 0; k < i; ++k) kl += p[k] * (std::log(p[k] / q[k]) + log_ratio);
-    kl /= sp;
+    if (!valid) continue;
+    // Smoothing keeps each total: P sums to `total`, Q to counts[0..i). Bins where P is zero have
+    // P = Q = eps after smoothing and add nothing.
+    const double kl = (sum_p - sum_q) / total_d + std::log(static_cast<double>(pre.count[i]) / total_d);
     if (kl < best_kl) {  // strict: the first (smallest) threshold wins ties
       best_kl = kl;
       best_i = i;
     }
   }
-  return best_i == nbins ? h.hi : h.lo + static_cast<double>(best_i) * width;
+  return best_i == nbins ? h.hi : h.lo + static_cast<double>(best_i) * BinWidth(h);
 }
 
 // ---- mse: the clipping range minimising the expected quantization error ----
@@ -173,30 +222,42 @@ double ErrorIntegral(double u, const Grid& g) {
   return RoundingIntegral(g.qmax) - base + d * d * d / 3.0;
 }
 
-struct NonEmptyBin {
-  double x0;
-  double count;
+// The histogram as the mse search reads it: counts as doubles over [first, last], the non-empty
+// span, so empty tails cost nothing.
+struct DenseBins {
+  double lo = 0, width = 0;
+  size_t first = 0, last = 0;
+  std::vector<double> counts;
 };
 
 // Expected squared error (summed over values, in real units) of quantizing the histogram with
-// grid `g`, each bin's values taken as spread uniformly over the bin.
-double ExpectedError(const std::vector<NonEmptyBin>& bins, double width, const Grid& g) {
+// grid `g`, each bin's values taken as spread uniformly over the bin: bin k adds
+// count_k * (F(u_{k+1}) - F(u_k)) / w * scale^2, with u the bin edges in grid units, w the bin
+// width in grid units and F = ErrorIntegral. Adjacent bins share an edge, so F runs once per edge.
+double ExpectedError(const DenseBins& b, const Grid& g) {
   if (!(g.scale > 0)) return std::numeric_limits<double>::infinity();
-  const double w = width / g.scale;  // bin width in grid units
+  const double inv = 1.0 / g.scale;
+  auto edge = [&](size_t k) { return (b.lo + static_cast<double>(k) * b.width) * inv + g.zero_point; };
   double sum = 0;
-  for (const NonEmptyBin& b : bins) {
-    const double u0 = b.x0 / g.scale + g.zero_point;
-    sum += b.count * (ErrorIntegral(u0 + w, g) - ErrorIntegral(u0, g));
+  double f0 = ErrorIntegral(edge(b.first), g);
+  for (size_t k = b.first; k <= b.last; ++k) {
+    const double f1 = ErrorIntegral(edge(k + 1), g);
+    sum += b.counts[k] * (f1 - f0);
+    f0 = f1;
   }
-  return sum / w * g.scale * g.scale;
+  return sum / (b.width * inv) * g.scale * g.scale;
 }
 
-// Candidate clip points on one side, as k / steps of the side's extent kept. Coarse: multiples of
-// `stride` plus powers of two (heavy clipping, where the optimum sits for a distribution with far
-// outliers), then a refinement at every step around the best.
-std::vector<int> CoarseSteps(int steps, int stride) {
+// Candidates clip a side to k / steps of its extent (k = steps keeps it whole). The search is
+// coarse to fine: a coarse set (multiples of steps/8 and powers of two, which reach the heavy
+// clipping a distribution with far outliers wants), then scans of +-8 strides around the best at
+// strides steps/64, steps/512, ..., 1: the last at the histogram's own resolution. On the int8
+// grid the two sides share one scale, so the coarse set is scanned in 2-D and the refinements
+// alternate between the sides.
+std::vector<int> CoarseSteps(int steps) {
   std::vector<int> ks;
-  for (int k = stride; k < steps; k += stride) ks.push_back(k);
+  const int stride = std::max(1, steps / 8);
+  for (int k = stride; k <= steps; k += stride) ks.push_back(k);
   for (int k = 1; k < stride; k *= 2) ks.push_back(k);
   ks.push_back(steps);
   std::sort(ks.begin(), ks.end());
@@ -204,26 +265,41 @@ std::vector<int> CoarseSteps(int steps, int stride) {
   return ks;
 }
 
+std::vector<int> FineSteps(int center, int stride, int steps) {
+  std::vector<int> ks;
+  for (int d = -8; d <= 8; ++d) {
+    const int k = center + d * stride;
+    if (k >= 1 && k <= steps) ks.push_back(k);
+  }
+  return ks;
+}
+
+std::vector<int> Strides(int steps) {
+  std::vector<int> strides;
+  for (int s = steps / 64; s > 1; s /= 8) strides.push_back(s);
+  strides.push_back(1);
+  return strides;
+}
+
 TensorRange MseRange(const Histogram& h, float observed_min, float observed_max, int target_bits) {
-  const double width = BinWidth(h);
-  std::vector<NonEmptyBin> bins;
+  DenseBins b;
+  b.lo = h.lo;
+  b.width = BinWidth(h);
+  b.counts.resize(h.counts.size());
+  bool any = false;
   for (size_t k = 0; k < h.counts.size(); ++k) {
-    if (h.counts[k]) bins.push_back({h.lo + static_cast<double>(k) * width, static_cast<double>(h.counts[k])});
+    b.counts[k] = static_cast<double>(h.counts[k]);
+    if (h.counts[k]) {
+      if (!any) b.first = k;
+      b.last = k;
+      any = true;
+    }
   }
   const double neg = std::min(h.lo, 0.0), pos = std::max(h.hi, 0.0);
-  // Candidates clip each side at a fraction ka / steps (kb / steps) of its extent; steps = number
-  // of bins, so the final refinement reaches the histogram's resolution.
   const int steps = static_cast<int>(h.counts.size());
-  const bool search_neg = neg < 0, search_pos = pos > 0;
-  auto lo_of = [&](int ka) { return neg * ka / steps; };
-  auto hi_of = [&](int kb) { return pos * kb / steps; };
-  const int stride = std::max(1, steps / 32);
-  const std::vector<int> coarse = CoarseSteps(steps, stride);
-  auto fine_around = [&](int center) {
-    std::vector<int> ks;
-    for (int k = std::max(1, center - stride); k <= std::min(steps, center + stride); ++k) ks.push_back(k);
-    return ks;
-  };
+  const std::vector<int> coarse = CoarseSteps(steps);
+  const std::vector<int> strides = Strides(steps);
+
   if (target_bits == 16) {
     // Symmetric grid: one threshold t = max|x| * k / steps.
     const double extent = std::max(-neg, pos);
@@ -232,46 +308,46 @@ TensorRange MseRange(const Histogram& h, float observed_min, float observed_max,
     auto scan = [&](const std::vector<int>& ks) {
       for (int k : ks) {
         const double t = extent * k / steps;
-        const double c = ExpectedError(bins, width, MakeGrid(-t, t, 16));
-        // Strict, scanning upwards within each list: ties keep the earlier candidate.
-        if (c < best) {
+        const double c = ExpectedError(b, MakeGrid(-t, t, 16));
+        if (c < best) {  // strict: ties keep the earlier candidate
           best = c;
           best_k = k;
         }
       }
     };
     scan(coarse);
-    scan(fine_around(best_k));
+    for (int stride : strides) scan(FineSteps(best_k, stride, steps));
     return ClipSymmetric(observed_min, observed_max, extent * best_k / steps);
   }
-  auto cost = [&](int ka, int kb) {
-    return ExpectedError(bins, width, MakeGrid(lo_of(ka), hi_of(kb), target_bits));
-  };
-  const std::vector<int> only_full = {steps};
+
+  auto lo_of = [&](int ka) { return neg * ka / steps; };
+  auto hi_of = [&](int kb) { return pos * kb / steps; };
   int best_a = steps, best_b = steps;
-  double best = cost(steps, steps);
+  double best = ExpectedError(b, MakeGrid(neg, pos, target_bits));
   auto consider = [&](int ka, int kb) {
-    const double c = cost(ka, kb);
+    const double c = ExpectedError(b, MakeGrid(lo_of(ka), hi_of(kb), target_bits));
     if (c < best) {  // strict: ties keep the earlier candidate
       best = c;
       best_a = ka;
       best_b = kb;
     }
   };
-  // int8: a coarse 2-D scan, then alternate 1-D refinements at full resolution around the best.
-  const std::vector<int>& as = search_neg ? coarse : only_full;
-  const std::vector<int>& bs = search_pos ? coarse : only_full;
-  for (int ka : as) {
-    for (int kb : bs) consider(ka, kb);
+  // A side with no extent (a ReLU output has no negative side) is not searched.
+  const std::vector<int> only_full = {steps};
+  const bool search_neg = neg < 0, search_pos = pos > 0;
+  for (int ka : search_neg ? coarse : only_full) {
+    for (int kb : search_pos ? coarse : only_full) consider(ka, kb);
   }
-  for (int round = 0; round < 2; ++round) {
-    if (search_pos) {
-      const int a = best_a;
-      for (int kb : fine_around(best_b)) consider(a, kb);
-    }
-    if (search_neg) {
-      const int b = best_b;
-      for (int ka : fine_around(best_a)) consider(ka, b);
+  for (int stride : strides) {
+    for (int round = 0; round < 2; ++round) {
+      if (search_pos) {
+        const int a = best_a;
+        for (int kb : FineSteps(best_b, stride, steps)) consider(a, kb);
+      }
+      if (search_neg) {
+        const int bb = best_b;
+        for (int ka : FineSteps(best_a, stride, steps)) consider(ka, bb);
+      }
     }
   }
   TensorRange r;

@@ -1,0 +1,4 @@
+# Benchmarks (not tests): programs that measure, run by hand. Included from CMakeLists.txt.
+# bench_calibration: calibration time against float inference, per method (docs/calibration.md).
+add_executable(bench_calibration ${PROJECT_SOURCE_DIR}/tools/bench_calibration/main.cc)
+target_link_libraries(bench_calibration PRIVATE quantlens ql_warnings)
