@@ -27,7 +27,7 @@ constexpr size_t kBufferAlignment = 16;
 // TFLite reserves codes above 127 in the int8 deprecated_builtin_code field with this value.
 constexpr int kPlaceholderForGreaterOpCodes = 127;
 // The converter's "min_runtime_version" metadata is a NUL-padded string of this length.
-constexpr size_t kMinRuntimeVersionBytes = 16;
+constexpr size_t kMinRuntimeBytesFallback = 16;
 
 // Constant data and metadata bytes, each distinct content stored once. Buffer 0 is the empty
 // sentinel TFLite expects; empty content always maps to it.
@@ -274,7 +274,7 @@ Result<std::vector<uint8_t>> Write(const ir::Graph& g, const WriteOptions& optio
     const std::string v = MinRuntimeOfGraph(g, versions);
     if (!v.empty()) {
       ir::MetadataEntry m{"min_runtime_version", std::vector<uint8_t>(v.begin(), v.end())};
-      m.data.resize(std::max(m.data.size(), kMinRuntimeVersionBytes), 0);
+      m.data.resize(std::max(m.data.size(), kMinRuntimeBytesFallback), 0);
       metadata.push_back(std::move(m));
     }
   }

@@ -83,8 +83,8 @@ Result<std::vector<ir::LayerOutput>> DecodeLayerMap(std::span<const uint8_t> byt
   auto version = doc.find("version");
   if (version == doc.end() || !version->is_number_integer() ||
       version->get<int64_t>() != kLayerMapVersion)
-    return InvalidModel("layer map has no \"version\": {} (this quantlens reads version {} only)",
-                        kLayerMapVersion, kLayerMapVersion);
+    return InvalidModel("layer map \"version\" is missing or not {} (this quantlens reads "
+                        "version {} only)", kLayerMapVersion, kLayerMapVersion);
   auto outputs = doc.find("outputs");
   if (outputs == doc.end() || !outputs->is_array())
     return InvalidModel("layer map has no \"outputs\" array");
