@@ -45,4 +45,16 @@ struct ConvertArgs {
 };
 int RunConvert(const ConvertArgs& args);
 
+struct CompareArgs {
+  std::string reference, candidate;
+  std::string data;
+  int64_t samples = -1;
+  std::string reference_numerics = "tflite-x86", candidate_numerics = "tflite-x86";
+  std::string json;
+  std::string resize;
+  std::optional<float> scale, offset;
+  bool grayscale = false;
+};
+int RunCompare(const CompareArgs& args);
+
 }  // namespace ql::cli

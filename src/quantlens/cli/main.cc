@@ -65,6 +65,24 @@ int Main(int argc, char** argv) {
   CLI::Option* conv_offset_opt = convert_cmd->add_option("--offset", conv_offset, "Image value = pixel * S + O");
   convert_cmd->add_flag("--grayscale", convert.grayscale, "Decode calibration images as grayscale");
 
+  CompareArgs compare;
+  float cmp_scale = 1.0f, cmp_offset = 0.0f;
+  CLI::App* compare_cmd = app.add_subcommand(
+      "compare", "Compare two models (Keras vs TFLite, TFLite vs TFLite, or two numerics) on the same data");
+  compare_cmd->add_option("REFERENCE", compare.reference, "Reference model (.h5, .keras, .tflite)")->required();
+  compare_cmd->add_option("CANDIDATE", compare.candidate, "Candidate model (.h5, .keras, .tflite)")->required();
+  compare_cmd->add_option("--data", compare.data,
+                          "Samples: .npy, .npz with 'x' (and 'y' labels), a folder of images, or random:SEED")
+      ->required();
+  compare_cmd->add_option("--samples", compare.samples, "Use the first N samples (default: all)");
+  compare_cmd->add_option("--reference-numerics", compare.reference_numerics, "tflite-x86 (default), tflite-wasm");
+  compare_cmd->add_option("--candidate-numerics", compare.candidate_numerics, "tflite-x86 (default), tflite-wasm");
+  compare_cmd->add_option("--json", compare.json, "Also write the results as JSON to this file");
+  compare_cmd->add_option("--resize", compare.resize, "Resize images to HxW");
+  CLI::Option* cmp_scale_opt = compare_cmd->add_option("--scale", cmp_scale, "Image value = pixel * S + O");
+  CLI::Option* cmp_offset_opt = compare_cmd->add_option("--offset", cmp_offset, "Image value = pixel * S + O");
+  compare_cmd->add_flag("--grayscale", compare.grayscale, "Decode images as grayscale");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -80,6 +98,9 @@ int Main(int argc, char** argv) {
   if (*conv_offset_opt) convert.offset = conv_offset;
   if (*inspect_cmd) return RunInspect(inspect);
   if (*convert_cmd) return RunConvert(convert);
+  if (*cmp_scale_opt) compare.scale = cmp_scale;
+  if (*cmp_offset_opt) compare.offset = cmp_offset;
+  if (*compare_cmd) return RunCompare(compare);
   if (*run_cmd) {
     if (!run.all_tensors || !run.output.empty()) return RunRun(run);
     return Fail("--all-tensors needs --output FILE.npz to write the tensors to");

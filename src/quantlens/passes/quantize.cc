@@ -252,8 +252,13 @@ class Rewriter {
     for (int t : src_.outputs) {
       const ir::Tensor& s = src_.tensors[t];
       if (s.dtype != DType::kFloat32 || opts_.output_type == DType::kFloat32) {
-        QL_ASSIGN_OR_RETURN(int nt, Get(t, s.dtype == DType::kFloat32 ? Precision::kFloat
-                                                                      : Precision::kFloat));
+        QL_ASSIGN_OR_RETURN(int nt, Get(t, Precision::kFloat));
+        // The model's output keeps the layer's name; the integer tensor it is dequantized from
+        // gets the suffix (as TensorFlow's converter names them).
+        if (auto it = produced_prec_.find(t); it != produced_prec_.end() && it->second != Precision::kFloat) {
+          out_.tensors[produced_.at(t)].name = s.name + (it->second == Precision::kInt16 ? "_int16" : "_int8");
+          out_.tensors[nt].name = s.name;
+        }
         out_.outputs.push_back(nt);
         continue;
       }
