@@ -13,8 +13,10 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "corpus/golden_catalog.h"
+#include "testing/cli_runner.h"
 #include "quantlens/formats/keras/reader.h"
 #include "quantlens/formats/tflite/reader.h"
 #include "quantlens/formats/tflite/writer.h"
@@ -180,6 +182,42 @@ TEST(TfliteWriteKeras, BuiltinOnlyGraphsAreWrittenAndReadBack) {
     ++written;
   }
   if (written == 0) GTEST_SKIP() << "no Keras corpus files";
+}
+
+// `quantlens inspect` shows the layer map of a file written from Keras, as text and JSON.
+TEST(TfliteWriteKeras, InspectShowsTheLayerMap) {
+  const std::string path =
+      testing::SharedDir() + "/corpus/keras3/Jhas876622__mnist-digit-recognition/mnist_cnn.h5";
+  if (!fs::exists(path)) GTEST_SKIP() << path << " is missing";
+  auto g = keras::ReadKerasModel(path);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  testing::TempDir dir;
+  const std::string out = dir.File("mnist.tflite");
+  ASSERT_TRUE(tflite::WriteTfliteFile(*g, out).ok());
+  const testing::CliRun json_run = testing::Quantlens("inspect '" + out + "' --json");
+  ASSERT_EQ(json_run.status, 0) << json_run.err;
+  const auto j = nlohmann::json::parse(json_run.out);
+  ASSERT_TRUE(j.contains("layer_map")) << json_run.out;
+  ASSERT_EQ(j["layer_map"].size(), g->layer_outputs.size());
+  for (size_t i = 0; i < g->layer_outputs.size(); ++i) {
+    const ir::LayerOutput& lo = g->layer_outputs[i];
+    EXPECT_EQ(j["layer_map"][i]["layer"], lo.layer);
+    EXPECT_EQ(j["layer_map"][i]["node"], lo.node);
+    EXPECT_EQ(j["layer_map"][i]["tensor"], lo.tensor);
+    EXPECT_EQ(j["layer_map"][i]["tensor_name"], g->tensors[lo.tensor].name);
+  }
+  const testing::CliRun text = testing::Quantlens("inspect '" + out + "'");
+  ASSERT_EQ(text.status, 0) << text.err;
+  EXPECT_NE(text.out.find(fmt::format("layer map: {} Keras layer outputs", g->layer_outputs.size())),
+            std::string::npos) << text.out;
+  const ir::LayerOutput& last = g->layer_outputs.back();
+  EXPECT_NE(text.out.find(fmt::format("{} -> t{} '", last.layer, last.tensor)), std::string::npos)
+      << text.out;
+  // A file without a map shows none.
+  const testing::CliRun plain = testing::Quantlens(
+      "inspect '" + testing::SharedDir() + "/corpus/tflm/hello_world_float.tflite' --json");
+  ASSERT_EQ(plain.status, 0) << plain.err;
+  EXPECT_FALSE(nlohmann::json::parse(plain.out).contains("layer_map"));
 }
 
 TEST(TfliteWriteKeras, InternalOpsAreRefusedNamingOpAndLayer) {

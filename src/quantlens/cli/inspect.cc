@@ -96,6 +96,14 @@ void PrintText(const ir::Graph& g, const Facts& f, std::ostream& out) {
     out << fmt::format("  {:>4}  {:<28} {:<28} {:<12} {}\n", op.source_index >= 0 ? op.source_index : int(i),
                        Printable(OpName(op)), ins, outs, first);
   }
+  // Written by quantlens from a Keras model: which tensor holds each Keras layer's output.
+  if (!g.layer_outputs.empty()) {
+    out << fmt::format("layer map: {} Keras layer outputs\n", g.layer_outputs.size());
+    for (const ir::LayerOutput& lo : g.layer_outputs)
+      out << fmt::format("  {}{} -> {} '{}'\n", Printable(lo.layer),
+                         lo.node ? fmt::format(":{}", lo.node) : "", TensorRefName(g, lo.tensor),
+                         Printable(g.tensors[lo.tensor].name));
+  }
   out << fmt::format("parameters: {} values in {} constant tensors, {} bytes\n", f.param_count,
                      f.const_tensors, f.param_bytes);
   if (f.interp) {
@@ -130,6 +138,17 @@ json MakeJson(const ir::Graph& g, const Facts& f) {
     o["inputs"] = ins;
     o["outputs"] = outs;
     j["ops"].push_back(o);
+  }
+  if (!g.layer_outputs.empty()) {
+    json map = json::array();
+    for (const ir::LayerOutput& lo : g.layer_outputs) {
+      const ir::Tensor& t = g.tensors[lo.tensor];
+      map.push_back({{"layer", lo.layer},
+                     {"node", lo.node},
+                     {"tensor", t.source_index >= 0 ? t.source_index : lo.tensor},
+                     {"tensor_name", t.name}});
+    }
+    j["layer_map"] = std::move(map);
   }
   j["parameters"] = {{"count", f.param_count}, {"bytes", f.param_bytes}, {"tensors", f.const_tensors}};
   if (f.interp) {
