@@ -131,6 +131,7 @@ Result<ConvertResult> ConvertModel(const ir::Graph& model, const ConvertOptions&
       q.output_type = options.output_type;
       QL_ASSIGN_OR_RETURN(q.keep_float_ops, ResolveLayers(legal, options.keep_float, "--keep-float"));
       QL_ASSIGN_OR_RETURN(q.int16_ops, ResolveLayers(legal, options.int16, "--int16"));
+      QL_RETURN_IF_ERROR(CheckQuantizeOptions(q));
       for (int op : q.int16_ops)
         if (q.keep_float_ops.count(op))
           return InvalidArgument("{} is named by both --keep-float and --int16", legal.OpLabel(op));

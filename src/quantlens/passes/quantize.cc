@@ -563,8 +563,7 @@ bool HasIntegerKernel(OpType t, Precision p) {
                 OpType::kTRANSPOSE});
 }
 
-Result<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const std::vector<TensorRange>& ranges,
-                                const QuantizeOptions& options, QuantizeReport* report) {
+Status CheckQuantizeOptions(const QuantizeOptions& options) {
   for (DType t : {options.input_type, options.output_type})
     if (t != DType::kFloat32 && t != DType::kInt8 && t != DType::kUInt8 && t != DType::kInt16)
       return InvalidArgument("input/output type {} is not one of float32, int8, uint8, int16",
@@ -576,6 +575,12 @@ Result<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const std::vector<
       (options.input_type == DType::kInt8 || options.input_type == DType::kUInt8 ||
        options.output_type == DType::kInt8 || options.output_type == DType::kUInt8))
     return InvalidArgument("--mode int16x8 takes float32 or int16 inputs and outputs");
+  return Status::Ok();
+}
+
+Result<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const std::vector<TensorRange>& ranges,
+                                const QuantizeOptions& options, QuantizeReport* report) {
+  QL_RETURN_IF_ERROR(CheckQuantizeOptions(options));
   Rewriter r(float_graph, ranges, options, report);
   return r.Run();
 }

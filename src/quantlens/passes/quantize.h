@@ -41,6 +41,10 @@ struct QuantizeReport {
   int bias_scale_adjustments = 0;
 };
 
+// Checks options that do not depend on the data (input/output types against the mode), so callers
+// can refuse them before spending time on calibration.
+Status CheckQuantizeOptions(const QuantizeOptions& options);
+
 // Full-integer quantization with activation ranges from calibration (`ranges` indexed by the
 // float graph's tensor indices).
 Result<ir::Graph> QuantizeGraph(const ir::Graph& float_graph, const std::vector<TensorRange>& ranges,
