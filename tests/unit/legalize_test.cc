@@ -250,6 +250,26 @@ TEST(Legalize, FoldsBatchNormIntoDepthwiseAndDense) {
   EXPECT_EQ(g.ops.size(), 3u);  // depthwise, reshape, fully connected
 }
 
+TEST(Legalize, FoldsBatchNormIntoTransposeConvWithoutBias) {
+  Builder b;
+  int x = b.Input("input", {1, 2, 2, 3});
+  int32_t os[4] = {1, 4, 4, 2};
+  ir::ConvAttrs a;
+  a.padding = ir::Padding::kSame;
+  a.stride_h = a.stride_w = 2;
+  int tc = b.Op(OpType::kTRANSPOSE_CONV,
+                {*AddInt32Constant(b.g, "up/output_shape", {4}, os), b.Random("up/kernel", {2, 3, 3, 3}, -1, 1), x},
+                {1, 4, 4, 2}, a, "up");
+  b.Output(b.BatchNorm(tc, 3, "bn"));
+  LegalizeReport r;
+  ir::Graph g = LegalizeAndCompare(b.g, &r);
+  ASSERT_EQ(g.ops.size(), 1u);
+  EXPECT_EQ(r.batch_norms_folded, 1);
+  ASSERT_EQ(g.ops[0].inputs.size(), 4u);  // the bias goes to TRANSPOSE_CONV's 4th input
+  EXPECT_EQ(g.tensors[g.ops[0].inputs[3]].name, "up/bias");
+  EXPECT_EQ(g.tensors[g.ops[0].inputs[0]].name, "up/output_shape");
+}
+
 TEST(Legalize, ChainedBatchNormsFoldIntoTheSameConv) {
   Builder b;
   int x = b.Input("input", {1, 4, 4, 2});
