@@ -1,10 +1,14 @@
 // ADD and SUB: float32 and int32/int64 with a fused clamp, and int8/uint8 with TFLite's
 // rescale-to-common-scale arithmetic (TFLITE_NUMERICS §3 "ADD / SUB", gemmlowp rounding G in both
-// builtin builds).
+// builtin builds). int16 (zero points 0) takes the same general path with 15 bits of headroom
+// instead of 20, except when the op's pot_scale_int16 flag is set and all three scales are
+// powers of two (CheckedLog2): then TFLite 2.9's LSTM path shifts one input right (rounding) and
+// adds or subtracts with int16 saturation.
 #include <algorithm>
 
 #include "quantlens/kernels/binary_kernel.h"
 #include "quantlens/kernels/elementwise_kernels.h"
+#include "quantlens/kernels/int16_math.h"
 #include "quantlens/kernels/quant_math.h"
 
 namespace ql::kern {
@@ -15,7 +19,7 @@ namespace {
 struct QuantizedAddSubParams {
   int32_t input1_offset = 0;  // -z1
   int32_t input2_offset = 0;  // -z2
-  int left_shift = 20;        // 8-bit inputs: (q - z) * 2^20 still fits in int32
+  int left_shift = 20;        // 8-bit inputs (int16: 15): (q - z) * 2^shift still fits in int32
   QuantizedMultiplier input1_multiplier;  // s1 / (2 max)
   QuantizedMultiplier input2_multiplier;  // s2 / (2 max)
   QuantizedMultiplier output_multiplier;  // 2 max / (2^20 s_out)
@@ -38,6 +42,21 @@ inline int32_t QuantizedAddSubElement(const QuantizedAddSubParams& p, int32_t q1
   return std::clamp(out, p.act_min, p.act_max);
 }
 
+// The int16 power-of-two path: input k is divided by 2^right_shift[k] (one of the two shifts is
+// 0), then the two are added or subtracted in int16 with saturation and clamped.
+struct PotInt16Params {
+  int right_shift1 = 0, right_shift2 = 0;
+  int32_t act_min = 0, act_max = 0;
+  bool subtract = false;
+};
+
+inline int16_t PotInt16Element(const PotInt16Params& p, int16_t q1, int16_t q2) {
+  const int32_t a = RoundingDivideByPOT16(q1, p.right_shift1);
+  const int32_t b = RoundingDivideByPOT16(q2, p.right_shift2);
+  const int32_t raw = std::clamp(p.subtract ? a - b : a + b, int32_t{-32768}, int32_t{32767});
+  return static_cast<int16_t>(std::clamp(raw, p.act_min, p.act_max));
+}
+
 class AddSubKernel final : public FusedClampBinaryKernel {
  public:
   explicit AddSubKernel(bool subtract) : subtract_(subtract) {}
@@ -52,6 +71,8 @@ class AddSubKernel final : public FusedClampBinaryKernel {
       case ir::DType::kInt8:
       case ir::DType::kUInt8:
         return PrepareQuantized(args);
+      case ir::DType::kInt16:
+        return PrepareInt16(args);
       default:
         return UnsupportedTypes(args, kSupported);
     }
@@ -83,6 +104,14 @@ class AddSubKernel final : public FusedClampBinaryKernel {
       case ir::DType::kUInt8:
         EvalQuantized<uint8_t>(args);
         return Status::Ok();
+      case ir::DType::kInt16:
+        if (pot_int16_) {
+          Apply(args.in(0).as<int16_t>(), args.in(1).as<int16_t>(), args.out(0).mut<int16_t>(),
+                [&](int16_t a, int16_t b) { return PotInt16Element(pot_, a, b); });
+        } else {
+          EvalQuantized<int16_t>(args);
+        }
+        return Status::Ok();
       default:
         return UnsupportedTypes(args, kSupported);
     }
@@ -90,7 +119,51 @@ class AddSubKernel final : public FusedClampBinaryKernel {
 
  private:
   static constexpr std::string_view kSupported =
-      "float32, int32, int64, int8, uint8 with all operands of one dtype";
+      "float32, int32, int64, int8, uint8, int16 with all operands of one dtype";
+
+  // TFLite 2.9 add.cc / sub.cc Prepare for int16: symmetric operands; the POT path when the
+  // option asks for it and every scale is a power of two, the general path otherwise.
+  Status PrepareInt16(const rt::KernelArgs& args) {
+    QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(0), "input 0"));
+    QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(1), "input 1"));
+    QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.out(0), "output"));
+    if (args.in(0).zero_point() != 0 || args.in(1).zero_point() != 0 ||
+        args.out(0).zero_point() != 0)
+      return InvalidModel("{}int16 operands need zero point 0 (got {}, {} -> {}), as TFLite "
+                          "requires",
+                          args.Where(), args.in(0).zero_point(), args.in(1).zero_point(),
+                          args.out(0).zero_point());
+    const auto* attrs = std::get_if<ir::BinaryAttrs>(&args.op.attrs);
+    int log2_1 = 0, log2_2 = 0, log2_out = 0;
+    pot_int16_ = attrs && attrs->pot_scale_int16 && CheckedLog2(args.in(0).scale(), &log2_1) &&
+                 CheckedLog2(args.in(1).scale(), &log2_2) &&
+                 CheckedLog2(args.out(0).scale(), &log2_out);
+    if (!pot_int16_) {
+      // TFLite's broadcasting int16 kernel (BroadcastAdd4DSlow) handles at most 4 dimensions.
+      if (!bcast_.trivial() && args.out(0).rank() > 4)
+        return Unsupported("{}int16 broadcast over {} dimensions; TFLite 2.9 handles at most 4",
+                           args.Where(), args.out(0).rank());
+      p_.left_shift = 15;
+      return PrepareQuantized(args);
+    }
+    const int shift1 = log2_1 - log2_out, shift2 = log2_2 - log2_out;
+    if (!(shift1 == 0 || shift2 == 0) || shift1 > 0 || shift2 > 0)
+      return InvalidModel("{}int16 power-of-two scales {}, {} -> {}: TFLite's POT path rescales "
+                          "only one input, and only down to the output scale",
+                          args.Where(), args.in(0).scale(), args.in(1).scale(),
+                          args.out(0).scale());
+    if (!bcast_.trivial())
+      return Unsupported("{}int16 power-of-two {} with broadcasting ({} and {}): TFLite 2.9 "
+                         "aborts on it (set pot_scale_int16 = false for the general path)",
+                         args.Where(), subtract_ ? "SUB" : "ADD",
+                         ir::ShapeToString(args.in(0).shape), ir::ShapeToString(args.in(1).shape));
+    pot_.right_shift1 = -shift1;
+    pot_.right_shift2 = -shift2;
+    pot_.subtract = subtract_;
+    QuantizedActivationRange(act_, args.out(0).scale(), 0, ir::DType::kInt16, &pot_.act_min,
+                             &pot_.act_max);
+    return Status::Ok();
+  }
 
   Status PrepareQuantized(const rt::KernelArgs& args) {
     QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(0), "input 0"));
@@ -106,14 +179,15 @@ class AddSubKernel final : public FusedClampBinaryKernel {
     const double r1 = static_cast<double>(s1) / twice_max;
     const double r2 = static_cast<double>(s2) / twice_max;
     const double r_out =
-        twice_max / (static_cast<double>(1 << p_.left_shift) * static_cast<double>(s_out));
+        twice_max / static_cast<double>(static_cast<float>(1 << p_.left_shift) * s_out);
     // TFLite quantizes these with QuantizeMultiplierSmallerThanOneExp, which aborts for r >= 1;
-    // r1, r2 <= 0.5 always, r_out only for an absurdly small output scale.
+    // r1, r2 <= 0.5 always, r_out only for an absurdly small output scale. The left shift is
+    // multiplied in float (exact: a power of two) before the double division.
     if (!(r_out < 1.0)) {
       return InvalidModel(
           "{}output scale {} is too small for input scales {} and {}: the output multiplier "
-          "2*max(s1,s2)/(2^20*s_out) = {} must be < 1 (TFLite refuses this op)",
-          args.Where(), s_out, s1, s2, r_out);
+          "2*max(s1,s2)/(2^{}*s_out) = {} must be < 1 (TFLite refuses this op)",
+          args.Where(), s_out, s1, s2, p_.left_shift, r_out);
     }
     p_.input1_multiplier = QuantizeMultiplier(r1);
     p_.input2_multiplier = QuantizeMultiplier(r2);
@@ -132,6 +206,8 @@ class AddSubKernel final : public FusedClampBinaryKernel {
 
   bool subtract_;
   QuantizedAddSubParams p_;
+  bool pot_int16_ = false;
+  PotInt16Params pot_;
 };
 
 }  // namespace

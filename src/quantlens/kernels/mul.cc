@@ -1,7 +1,8 @@
 // MUL: float32 and int32/int64 with a fused clamp; int8/uint8 as
 // y = clamp(G((q1 - z1)(q2 - z2); r) + z_out) with r formed entirely in float32
 // (TFLITE_NUMERICS §2/§3 "MUL": the double-precision r misses every element of a probe where
-// the two differ).
+// the two differ). int16 operands (TFLite 2.9's 16x8 MUL) use the same formula and must have zero
+// points 0.
 #include <algorithm>
 
 #include "quantlens/kernels/binary_kernel.h"
@@ -43,10 +44,18 @@ class MulKernel final : public FusedClampBinaryKernel {
       case ir::DType::kInt64:
         return Status::Ok();
       case ir::DType::kInt8:
-      case ir::DType::kUInt8: {
+      case ir::DType::kUInt8:
+      case ir::DType::kInt16: {
         QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(0), "input 0"));
         QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(1), "input 1"));
         QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.out(0), "output"));
+        if (args.out(0).dtype() == ir::DType::kInt16 &&
+            (args.in(0).zero_point() != 0 || args.in(1).zero_point() != 0 ||
+             args.out(0).zero_point() != 0))
+          return InvalidModel("{}int16 operands need zero point 0 (got {}, {} -> {}), as TFLite "
+                              "requires",
+                              args.Where(), args.in(0).zero_point(), args.in(1).zero_point(),
+                              args.out(0).zero_point());
         p_.input1_offset = -args.in(0).zero_point();
         p_.input2_offset = -args.in(1).zero_point();
         p_.output_offset = args.out(0).zero_point();
@@ -90,6 +99,12 @@ class MulKernel final : public FusedClampBinaryKernel {
                 return static_cast<uint8_t>(QuantizedMulElement(p_, a, b));
               });
         return Status::Ok();
+      case ir::DType::kInt16:
+        Apply(args.in(0).as<int16_t>(), args.in(1).as<int16_t>(), args.out(0).mut<int16_t>(),
+              [&](int16_t a, int16_t b) {
+                return static_cast<int16_t>(QuantizedMulElement(p_, a, b));
+              });
+        return Status::Ok();
       default:
         return UnsupportedTypes(args, kSupported);
     }
@@ -97,7 +112,7 @@ class MulKernel final : public FusedClampBinaryKernel {
 
  private:
   static constexpr std::string_view kSupported =
-      "float32, int32, int64, int8, uint8 with all operands of one dtype";
+      "float32, int32, int64, int8, uint8, int16 with all operands of one dtype";
 
   QuantizedMulParams p_;
 };

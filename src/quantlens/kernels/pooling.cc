@@ -1,7 +1,8 @@
 // AVERAGE_POOL_2D and MAX_POOL_2D on NHWC tensors (TFLITE_NUMERICS §3 "AVERAGE_POOL_2D").
 // Quantized average pooling sums raw q values (input and output share scale and zero point, so
 // the zero point cancels in the mean) over the in-bounds taps only: SAME padding taps are not
-// counted, and the mean is rounded half away from zero.
+// counted, and the mean is rounded half away from zero. int16 works the same way (TFLite 2.9
+// checks no zero point for pooling; the output's parameters only set the activation clamp).
 #include <algorithm>
 #include <limits>
 #include <memory>
@@ -112,7 +113,9 @@ class Pool2DKernel : public rt::Kernel {
     rt::TensorRef& out = args.out(0);
     dtype_ = in.dtype();
     QL_RETURN_IF_ERROR(
-        CheckDType(args, dtype_, {ir::DType::kFloat32, ir::DType::kInt8, ir::DType::kUInt8}, "input 0"));
+        CheckDType(args, dtype_, {ir::DType::kFloat32, ir::DType::kInt8, ir::DType::kUInt8,
+                                  ir::DType::kInt16},
+                   "input 0"));
     QL_RETURN_IF_ERROR(CheckSameDType(args, 0, 0));
     if (in.rank() != 4)
       return InvalidModel("{}input has shape {}; pooling needs a 4-D NHWC tensor", args.Where(),
@@ -138,11 +141,12 @@ class Pool2DKernel : public rt::Kernel {
     if (dtype_ == ir::DType::kFloat32) {
       FloatActivationRange(attrs->activation, &f_min_, &f_max_);
     } else {
-      // The most taps one window can cover in bounds. TFLite sums |q| <= 255 (uint8) or 128
-      // (int8) per tap in int32 and then adds half the count before dividing, so
-      // taps * (max_q + 1/2) must stay within INT32_MAX: about 8.4 million taps for uint8.
+      // The most taps one window can cover in bounds. TFLite sums |q| <= 255 (uint8), 128
+      // (int8) or 32768 (int16) per tap in int32 and then adds half the count before dividing,
+      // so taps * (max_q + 1/2) must stay within INT32_MAX: about 8.4 million taps for uint8,
+      // 65535 for int16.
       const int64_t taps = std::min(g_.filter_h, g_.in_h) * std::min(g_.filter_w, g_.in_w);
-      const int64_t max_q = dtype_ == ir::DType::kUInt8 ? 255 : 128;
+      const int64_t max_q = dtype_ == ir::DType::kUInt8 ? 255 : dtype_ == ir::DType::kInt16 ? 32768 : 128;
       const int64_t max_taps = 2 * int64_t{std::numeric_limits<int32_t>::max()} / (2 * max_q + 1);
       if (!is_max_ && taps > max_taps)
         return InvalidModel("{}a {}x{} window over a {}x{} input sums {} values, more than the "
@@ -177,6 +181,12 @@ class Pool2DKernel : public rt::Kernel {
           MaxPool<uint8_t, int32_t>(g_, q_min_, q_max_, static_cast<const uint8_t*>(in), static_cast<uint8_t*>(out));
         else
           AveragePoolQuantized(g_, q_min_, q_max_, static_cast<const uint8_t*>(in), static_cast<uint8_t*>(out));
+        return Status::Ok();
+      case ir::DType::kInt16:
+        if (is_max_)
+          MaxPool<int16_t, int32_t>(g_, q_min_, q_max_, static_cast<const int16_t*>(in), static_cast<int16_t*>(out));
+        else
+          AveragePoolQuantized(g_, q_min_, q_max_, static_cast<const int16_t*>(in), static_cast<int16_t*>(out));
         return Status::Ok();
       default:
         return Internal("{}type {} passed Prepare but has no pooling path", args.Where(),
