@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "keras_test_model.h"
+#include "quantlens/formats/keras/reader.h"
 #include "quantlens/passes/graph_edit.h"
 #include "quantlens/runtime/interpreter.h"
 
@@ -628,6 +630,51 @@ TEST(Legalize, InvalidInputGraphIsAnError) {
   auto out = LegalizeForTflite(b.g);
   ASSERT_FALSE(out.ok());
   EXPECT_NE(out.status().message().find("out of range"), std::string::npos) << out.status().message();
+}
+
+// ---- end to end: a Keras file through the reader ----
+
+TEST(Legalize, KerasModelWithEveryInternalOpBecomesBuiltins) {
+  using testing::Arr;
+  using testing::L;
+  using testing::json;
+  auto conv = [](const std::string& name, int f, bool bias, const std::string& act) {
+    return json{{"name", name}, {"filters", f}, {"kernel_size", {3, 3}}, {"strides", {1, 1}},
+                {"dilation_rate", {1, 1}}, {"padding", "same"}, {"data_format", "channels_last"},
+                {"groups", 1}, {"activation", act}, {"use_bias", bias}};
+  };
+  auto dense = [](const std::string& name, int units, const std::string& act) {
+    return json{{"name", name}, {"units", units}, {"activation", act}, {"use_bias", true}};
+  };
+  keras::FloatArray var = Arr({4}, 5);
+  for (float& v : var.data) v = std::fabs(v) + 0.5f;
+  const std::vector<testing::TinyLayer> layers = {
+      {L("Conv2D", conv("conv", 4, false, "linear")), {Arr({3, 3, 3, 4}, 1)}},
+      {L("BatchNormalization", {{"name", "bn"}, {"axis", -1}, {"epsilon", 0.001}, {"center", true}, {"scale", true}}),
+       {Arr({4}, 2), Arr({4}, 3), Arr({4}, 4), var}},
+      {L("ReLU", {{"name", "relu"}, {"max_value", 2.5}, {"negative_slope", 0.0}, {"threshold", 0.0}}), {}},
+      {L("Conv2D", conv("conv2", 3, true, "selu")), {Arr({3, 3, 4, 3}, 6), Arr({3}, 7)}},
+      {L("LayerNormalization", {{"name", "ln"}, {"axis", -1}, {"epsilon", 0.001}, {"center", true}, {"scale", true}}),
+       {Arr({3}, 8), Arr({3}, 9)}},
+      {L("Activation", {{"name", "hs"}, {"activation", "hard_sigmoid"}}), {}},
+      {L("Flatten", {{"name", "flat"}, {"data_format", "channels_last"}}), {}},
+      {L("Dense", dense("d1", 6, "swish")), {Arr({48, 6}, 10), Arr({6}, 11)}},
+      {L("Dense", dense("d2", 5, "softplus")), {Arr({6, 5}, 12), Arr({5}, 13)}},
+      {L("Activation", {{"name", "ss"}, {"activation", "softsign"}}), {}},
+  };
+  const std::string path = testing::WriteKeras("legalize_all.keras", testing::SequentialConfig({4, 4, 3}, layers), layers);
+  auto g = keras::ReadKerasModel(path);
+  std::remove(path.c_str());
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  LegalizeReport r;
+  ir::Graph out = LegalizeAndCompare(*g, &r);
+  EXPECT_EQ(r.batch_norms_folded, 1);
+  EXPECT_EQ(r.ops_lowered, 7);  // ReLU(max_value), selu, LayerNormalization, hard_sigmoid, swish, softplus, softsign
+  EXPECT_GE(r.activations_fused, 1);  // the ReLU's RELU into the folded conv
+  EXPECT_EQ(std::get<ir::ConvAttrs>(out.ops[0].attrs).activation, ir::Activation::kRelu);
+  EXPECT_EQ(out.tensors[out.ops[0].inputs[2]].name, "conv/bias");  // created by the fold
+  EXPECT_NE(LayerTensor(out, "ss"), -1);
+  EXPECT_EQ(out.tensors[out.outputs[0]].name, "ss");
 }
 
 }  // namespace
