@@ -156,6 +156,8 @@ TEST(OpVersion, AddSubMul) {
   EXPECT_EQ(g.Binary(OpType::kSUB, DType::kInt64), 4);
   EXPECT_EQ(g.Binary(OpType::kSUB, DType::kFloat32, {2, 1, 8, 8, 4}, {4}), 3);
   EXPECT_EQ(g.Binary(OpType::kSUB, DType::kFloat32, {2, 1, 8, 8, 4}, {2, 1, 8, 8, 4}), 1);
+  // An open (-1) batch dim is 1 in the file's `shape`, which is what TFLite compares.
+  EXPECT_EQ(g.Binary(OpType::kSUB, DType::kFloat32, {-1, 1, 8, 8, 4}, {1, 1, 8, 8, 4}), 1);
   EXPECT_EQ(g.Binary(OpType::kSUB, DType::kInt8), 2);
   // MUL: int64 -> 5; int16 -> 4 (even with a rescale >= 1); in1*in2/out scale >= 1 -> 3; int8 -> 2.
   EXPECT_EQ(g.Binary(OpType::kMUL, DType::kInt64), 5);

@@ -8,8 +8,8 @@
 // - tensor types: ir::Tensor::dtype; an omitted optional input (-1) has no type (kUnknown), as
 //   TFLite's kTfLiteNoType;
 // - ranks and dims: ir::Tensor::shape (a file's open dims are -1 in the IR where TFLite sees the
-//   placeholder size; only ranks and whole-shape equality matter here, so this makes no
-//   difference in practice);
+//   1 its converter writes in `shape`; only ranks, whole-shape equality and channel counts
+//   matter here);
 // - per-channel quantization: the scale count compared with a dimension, as TFLite does;
 // - builtin options: ir::Attrs.
 // TFLite 2.9 decides "hybrid" (float activations, int8 weights) from the types alone: it does not
@@ -50,13 +50,12 @@ class Signature {
   DType in_type(size_t i) const { return in(i).type; }
   DType out_type(size_t i) const { return out(i).type; }
 
-  // TFLite's NeedBroadcastForBinaryInputs: the first two inputs' shapes differ.
+  // TFLite's NeedBroadcastForBinaryInputs: the first two inputs' shapes differ. TFLite compares
+  // the files' `shape` fields, where its converter writes an open dimension as 1 (the -1 is in
+  // shape_signature only), so an open dimension counts as 1 here too.
   bool NeedsBroadcast() const {
     if (inputs_.size() < 2) return false;
-    const ir::Tensor* a = inputs_[0].tensor;
-    const ir::Tensor* b = inputs_[1].tensor;
-    const ir::Shape empty;
-    return (a ? a->shape : empty) != (b ? b->shape : empty);
+    return FileShape(inputs_[0].tensor) != FileShape(inputs_[1].tensor);
   }
   // TFLite's GetInputMaxDims: the largest rank among all inputs.
   size_t MaxInputRank() const {
@@ -69,6 +68,11 @@ class Signature {
   const A* attrs() const { return std::get_if<A>(&op_.attrs); }
 
  private:
+  static ir::Shape FileShape(const ir::Tensor* t) {
+    ir::Shape s = t ? t->shape : ir::Shape();
+    for (int64_t& d : s) d = d < 0 ? 1 : d;
+    return s;
+  }
   static Spec SpecOf(const ir::Graph& g, int index) {
     Spec s;
     if (index >= 0 && static_cast<size_t>(index) < g.tensors.size()) {
