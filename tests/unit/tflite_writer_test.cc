@@ -175,12 +175,52 @@ TEST(TfliteWriter, OperatorCodesAreSharedPerCodeAndVersion) {
   EXPECT_EQ(ir::DiffGraphs(g, Read(bytes)), "");
 }
 
-TEST(TfliteWriter, VersionZeroIsComputed) {
+TEST(TfliteWriter, VersionZeroIsComputedAsTheConverterDoes) {
   ir::Graph g = FcGraph();
   g.ops[0].version = 0;
+  g.ops[1].version = 7;  // kept: positive versions are the graph's word
   const ir::Graph back = Read(Write(g));
-  EXPECT_EQ(back.ops[0].version, ComputeOpVersion(g, g.ops[0]));
-  EXPECT_EQ(back.ops[1].version, 1);
+  EXPECT_EQ(back.ops[0].version, ComputeOperatorCodeVersions(g)[0]);
+  EXPECT_EQ(back.ops[1].version, 7);
+}
+
+// With recompute_op_versions, ops of one builtin share one operator code at the highest version
+// among them (a FULLY_CONNECTED without bias lifts the others), as TFLite's converter writes.
+TEST(TfliteWriter, RecomputedVersionsShareOneCodePerBuiltin) {
+  ir::Graph g = FcGraph();
+  const int in2 = AddTensor(g, "input2", DType::kFloat32, {1, 4});
+  const int out2 = AddTensor(g, "dense2", DType::kFloat32, {1, 2});
+  g.ops.push_back(MakeOp(ir::OpType::kFULLY_CONNECTED, {in2, 1, -1}, {out2}, ir::FullyConnectedAttrs{}));
+  g.inputs.push_back(in2);
+  g.outputs.push_back(out2);
+  WriteOptions o;
+  o.recompute_op_versions = true;
+  const auto bytes = Write(g, o);
+  const ir::Graph back = Read(bytes);
+  const std::vector<int> want = ComputeOperatorCodeVersions(g);
+  for (size_t i = 0; i < g.ops.size(); ++i) EXPECT_EQ(back.ops[i].version, want[i]) << "op " << i;
+  EXPECT_EQ(back.ops[0].version, back.ops[2].version);
+  EXPECT_EQ(Model(bytes)->operator_codes()->size(), 2u);  // FULLY_CONNECTED, RELU
+}
+
+TEST(TfliteWriter, MinRuntimeVersionIsAddedOnRequestOnly) {
+  ir::Graph g = FcGraph();
+  g.metadata.clear();
+  WriteOptions o;
+  o.recompute_op_versions = true;
+  EXPECT_TRUE(Read(Write(g, o)).metadata.empty());
+  o.add_min_runtime_version = true;
+  const ir::Graph back = Read(Write(g, o));
+  const std::string want = ModelMinRuntimeVersion(g);
+  ASSERT_FALSE(want.empty());
+  ASSERT_EQ(back.metadata.size(), 1u);
+  EXPECT_EQ(back.metadata[0].name, kMinRuntimeVersionMetadataName);
+  EXPECT_EQ(back.metadata[0].data, MinRuntimeVersionBuffer(want));
+  EXPECT_EQ(back.metadata[0].data.size(), kMinRuntimeVersionBytes);
+  // A graph that has the entry keeps its own.
+  const ir::Graph again = Read(Write(FcGraph(), o));
+  ASSERT_EQ(again.metadata.size(), 1u);
+  EXPECT_EQ(again.metadata[0].data, FcGraph().metadata[0].data);
 }
 
 TEST(TfliteWriter, OptionsTablesFollowTheConverter) {

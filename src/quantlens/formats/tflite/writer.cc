@@ -26,8 +26,6 @@ constexpr uint64_t kMaxFlatbufferBytes = (uint64_t{1} << 31) - 1;
 constexpr size_t kBufferAlignment = 16;
 // TFLite reserves codes above 127 in the int8 deprecated_builtin_code field with this value.
 constexpr int kPlaceholderForGreaterOpCodes = 127;
-// The converter's "min_runtime_version" metadata is a NUL-padded string of this length.
-constexpr size_t kMinRuntimeBytesFallback = 16;
 
 // Constant data and metadata bytes, each distinct content stored once. Buffer 0 is the empty
 // sentinel TFLite expects; empty content always maps to it.
@@ -98,15 +96,25 @@ Status CheckTensor(const ir::Tensor& t, int index) {
   return Status::Ok();
 }
 
-// The version to write for `op`: its own when positive (and not told to recompute).
-Result<int> OpVersion(const ir::Graph& g, const ir::Op& op, const WriteOptions& options) {
-  if (op.version > 0 && !options.recompute_op_versions) return op.version;
-  const int v = ComputeOpVersion(g, op);
-  if (v < 1) return Internal("ComputeOpVersion gave version {}", v);
-  return v;
+// The version written for each op: its own when positive (unless told to recompute), else the
+// converter's: every op of one builtin (or custom code) shares the highest ComputeOpVersion
+// among them, so a model's FULLY_CONNECTED ops have one operator code.
+Result<std::vector<int>> WrittenVersions(const ir::Graph& g, const WriteOptions& options) {
+  const bool any_missing = std::any_of(g.ops.begin(), g.ops.end(),
+                                       [](const ir::Op& op) { return op.version <= 0; });
+  std::vector<int> computed;
+  if (options.recompute_op_versions || any_missing) computed = ComputeOperatorCodeVersions(g);
+  std::vector<int> versions(g.ops.size());
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    const ir::Op& op = g.ops[i];
+    versions[i] = (op.version > 0 && !options.recompute_op_versions) ? op.version : computed.at(i);
+    if (versions[i] < 1)
+      return Internal("{}: computed operator version {}", g.OpLabel(static_cast<int>(i)), versions[i]);
+  }
+  return versions;
 }
 
-Status CheckOp(const ir::Graph& g, int i, const WriteOptions& options) {
+Status CheckOp(const ir::Graph& g, int i) {
   const ir::Op& op = g.ops[i];
   const std::string where = g.OpLabel(i) + ": ";
   const int code = ir::OpTypeTfliteCode(op.type);
@@ -125,7 +133,6 @@ Status CheckOp(const ir::Graph& g, int i, const WriteOptions& options) {
   if (std::max(op.inputs.size(), op.outputs.size()) > static_cast<size_t>(limits::kMaxOpOperands))
     return InvalidArgument("{}{} inputs and {} outputs, more than the {} allowed", where,
                            op.inputs.size(), op.outputs.size(), limits::kMaxOpOperands);
-  QL_RETURN_IF_ERROR(OpVersion(g, op, options).status().WithContext(where));
   return CheckBuiltinOptions(g, op).WithContext(where);
 }
 
@@ -156,30 +163,13 @@ Status CheckSignatures(const ir::Graph& g) {
   return Status::Ok();
 }
 
-// "1.14.0" < "2.3.0", component by component as numbers.
-bool VersionLess(const std::string& a, const std::string& b) {
-  auto parts = [](const std::string& s) {
-    std::vector<long> v;
-    size_t pos = 0;
-    while (pos <= s.size()) {
-      const size_t dot = std::min(s.find('.', pos), s.size());
-      v.push_back(std::strtol(s.substr(pos, dot - pos).c_str(), nullptr, 10));
-      pos = dot + 1;
-    }
-    return v;
-  };
-  return parts(a) < parts(b);
-}
-
-// TFLite's converter writes the highest minimum runtime of the graph's builtin ops (custom ops
-// have none); empty when some op's minimum is unknown, so nothing wrong is claimed.
+// The model's minimum runtime as TFLite's converter computes it, over the versions written: the
+// highest known minimum of its ops; pairs TFLite does not know (CUSTOM) are skipped.
 std::string MinRuntimeOfGraph(const ir::Graph& g, const std::vector<int>& versions) {
   std::string best;
   for (size_t i = 0; i < g.ops.size(); ++i) {
-    if (g.ops[i].type == ir::OpType::kCUSTOM) continue;
     const std::string v = MinRuntimeVersion(g.ops[i].type, versions[i]);
-    if (v.empty()) return "";
-    if (best.empty() || VersionLess(best, v)) best = v;
+    if (!v.empty() && (best.empty() || CompareRuntimeVersions(best, v) < 0)) best = v;
   }
   return best;
 }
@@ -256,11 +246,8 @@ Result<std::vector<uint8_t>> Write(const ir::Graph& g, const WriteOptions& optio
   QL_RETURN_IF_ERROR(CheckName(g.subgraph_name, limits::kMaxNameBytes, "the subgraph name"));
   for (size_t t = 0; t < g.tensors.size(); ++t)
     QL_RETURN_IF_ERROR(CheckTensor(g.tensors[t], static_cast<int>(t)));
-  std::vector<int> versions(g.ops.size());
-  for (size_t i = 0; i < g.ops.size(); ++i) {
-    QL_RETURN_IF_ERROR(CheckOp(g, static_cast<int>(i), options));
-    versions[i] = OpVersion(g, g.ops[i], options).value();
-  }
+  for (size_t i = 0; i < g.ops.size(); ++i) QL_RETURN_IF_ERROR(CheckOp(g, static_cast<int>(i)));
+  QL_ASSIGN_OR_RETURN(const std::vector<int> versions, WrittenVersions(g, options));
   QL_RETURN_IF_ERROR(CheckSignatures(g));
 
   // Metadata as written: the graph's entries, plus the layer map and (on request) the minimum
@@ -268,15 +255,12 @@ Result<std::vector<uint8_t>> Write(const ir::Graph& g, const WriteOptions& optio
   std::vector<ir::MetadataEntry> metadata;
   const bool add_min_runtime =
       options.add_min_runtime_version &&
-      std::none_of(g.metadata.begin(), g.metadata.end(),
-                   [](const ir::MetadataEntry& m) { return m.name == "min_runtime_version"; });
+      std::none_of(g.metadata.begin(), g.metadata.end(), [](const ir::MetadataEntry& m) {
+        return m.name == kMinRuntimeVersionMetadataName;
+      });
   if (add_min_runtime) {
     const std::string v = MinRuntimeOfGraph(g, versions);
-    if (!v.empty()) {
-      ir::MetadataEntry m{"min_runtime_version", std::vector<uint8_t>(v.begin(), v.end())};
-      m.data.resize(std::max(m.data.size(), kMinRuntimeBytesFallback), 0);
-      metadata.push_back(std::move(m));
-    }
+    if (!v.empty()) metadata.push_back({kMinRuntimeVersionMetadataName, MinRuntimeVersionBuffer(v)});
   }
   for (const ir::MetadataEntry& m : g.metadata) {
     QL_RETURN_IF_ERROR(CheckName(m.name, limits::kMaxNameBytes, "a metadata name"));

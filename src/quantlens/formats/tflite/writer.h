@@ -13,12 +13,13 @@
 namespace ql::tflite {
 
 struct WriteOptions {
-  // Ops whose version is <= 0 always get ComputeOpVersion (formats/tflite/op_version.h). With
-  // this set every op does, e.g. after a pass changed tensor types under existing ops.
+  // Ops whose version is <= 0 always get the converter's version (ComputeOperatorCodeVersions in
+  // formats/tflite/op_version.h: all ops of one builtin share the highest ComputeOpVersion among
+  // them). With this set every op does, e.g. after a pass changed tensor types under the ops.
   bool recompute_op_versions = false;
-  // Adds the "min_runtime_version" metadata entry TFLite's converter writes (the highest
-  // MinRuntimeVersion of the ops, NUL-padded to 16 bytes) when the graph has none and every
-  // op's minimum runtime is known. Off by default: a round trip must not add entries.
+  // Adds the "min_runtime_version" metadata entry TFLite's converter writes (the highest known
+  // MinRuntimeVersion of the ops at their written versions, MinRuntimeVersionBuffer's 16 bytes)
+  // when the graph has none. Off by default: a round trip must not add entries.
   bool add_min_runtime_version = false;
 };
 
