@@ -232,11 +232,9 @@ TEST(OpVersionCorpus, RuntimeTableReproducesStoredMinRuntimeFromStoredVersions) 
     if (!g.ok()) continue;
     const auto stored_rt = StoredMinRuntime(ReadBytes(kCorpus + "/" + rel));
     if (!stored_rt) continue;
-    std::string best;
-    for (const ir::Op& op : g->ops) {
-      std::string v = MinRuntimeVersion(op.type, op.version);
-      if (!v.empty() && (best.empty() || CompareRuntimeVersions(best, v) < 0)) best = v;
-    }
+    std::vector<int> stored_versions;
+    for (const ir::Op& op : g->ops) stored_versions.push_back(op.version);
+    const std::string best = ModelMinRuntimeVersion(*g, stored_versions);
     ++checked;
     auto it = std::find_if(kRuntimeExceptions.begin(), kRuntimeExceptions.end(),
                            [&](const RuntimeException& e) { return e.file == rel; });

@@ -429,6 +429,9 @@ TEST(MinRuntimeVersion, ModelIsTheMaximumOverOps) {
   EXPECT_EQ(ModelMinRuntimeVersion(g.graph()), "1.14.0");
   EXPECT_EQ(g.Unary(OpType::kQUANTIZE, DType::kFloat32, DType::kInt16), 2);
   EXPECT_EQ(ModelMinRuntimeVersion(g.graph()), "1.15.0");
+  // Over given versions instead: CUSTOM, RESHAPE 1, DEQUANTIZE 4, SOFTMAX 3, QUANTIZE 1.
+  EXPECT_EQ(ModelMinRuntimeVersion(g.graph(), {1, 1, 4, 3, 1}), "2.3.0");
+  EXPECT_EQ(ModelMinRuntimeVersion(g.graph(), {1, 1, 1, 1, 1}), "1.14.0");
 }
 
 TEST(MinRuntimeVersion, MetadataBufferIsSixteenZeroPaddedBytes) {

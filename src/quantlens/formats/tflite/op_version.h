@@ -50,6 +50,9 @@ int CompareRuntimeVersions(std::string_view a, std::string_view b);
 // compared numerically; pairs TFLite does not know (CUSTOM ops) are skipped. Empty if no op has
 // a known minimum (e.g. a graph of only custom ops).
 std::string ModelMinRuntimeVersion(const ir::Graph& g);
+// The same over the versions a writer actually writes: versions[i] for g.ops[i] (e.g. the ops'
+// own ir::Op::version on a round trip). Sizes must match; an op without a version is skipped.
+std::string ModelMinRuntimeVersion(const ir::Graph& g, const std::vector<int>& versions);
 
 // What a writer stores as the "min_runtime_version" metadata entry: TFLite's converter gives the
 // entry its own buffer of exactly kMinRuntimeVersionBytes bytes, holds the version's characters

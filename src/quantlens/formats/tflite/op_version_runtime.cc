@@ -136,9 +136,12 @@ int CompareRuntimeVersions(std::string_view a, std::string_view b) {
 }
 
 std::string ModelMinRuntimeVersion(const ir::Graph& g) {
-  const std::vector<int> versions = ComputeOperatorCodeVersions(g);
+  return ModelMinRuntimeVersion(g, ComputeOperatorCodeVersions(g));
+}
+
+std::string ModelMinRuntimeVersion(const ir::Graph& g, const std::vector<int>& versions) {
   std::string best;
-  for (size_t i = 0; i < g.ops.size(); ++i) {
+  for (size_t i = 0; i < g.ops.size() && i < versions.size(); ++i) {
     std::string v = MinRuntimeVersion(g.ops[i].type, versions[i]);
     if (v.empty()) continue;  // TFLite skips pairs it does not know
     if (best.empty() || CompareRuntimeVersions(best, v) < 0) best = std::move(v);
