@@ -126,17 +126,18 @@ class Calibrator {
     return fmt::format("input '{}'", name);
   }
 
+  // Branch-free so the compiler can vectorise it: a non-finite value is replaced by the current
+  // extreme, which changes nothing, and counted.
   static void MinMax(TensorStats& s, const float* x, int64_t n) {
     float mn = s.min, mx = s.max;
     int64_t bad = 0;
     for (int64_t k = 0; k < n; ++k) {
       const float v = x[k];
-      if (std::fabs(v) <= kFloatMax) {  // false for NaN and +-Inf
-        mn = v < mn ? v : mn;
-        mx = v > mx ? v : mx;
-      } else {
-        ++bad;
-      }
+      const bool finite = std::fabs(v) <= kFloatMax;  // false for NaN and +-Inf
+      const float lo = finite ? v : mn, hi = finite ? v : mx;
+      mn = lo < mn ? lo : mn;
+      mx = hi > mx ? hi : mx;
+      bad += !finite;
     }
     s.min = mn;
     s.max = mx;
@@ -145,19 +146,46 @@ class Calibrator {
 
   // Bin k holds lo + [k, k+1) * width; values at hi land in the last bin. Values outside [lo, hi]
   // (non-finite ones, or a source returning different data the second time) are skipped or
-  // clamped, never an out-of-range index.
+  // clamped, never an out-of-range index. Exact zeros (half of every ReLU output) are counted in a
+  // register and added once: incrementing one counter back to back is the loop's bottleneck.
   static void Accumulate(TensorStats& s, const float* x, int64_t n) {
+    if (s.absolute) {
+      AccumulateAs<true>(s, x, n);
+    } else {
+      AccumulateAs<false>(s, x, n);
+    }
+  }
+
+  template <bool kAbsolute>
+  static void AccumulateAs(TensorStats& s, const float* x, int64_t n) {
     uint64_t* counts = s.histogram.counts.data();
     const int64_t last = static_cast<int64_t>(s.histogram.counts.size()) - 1;
-    const double lo = s.histogram.lo, hi = s.histogram.hi, inv = s.inv_width;
+    // Bin arithmetic in float: a value near a bin edge may land in the neighbouring bin, the same
+    // way on every run (the histogram only needs to be deterministic, not exact at edges).
+    const auto lo_f = static_cast<float>(s.histogram.lo), hi_f = static_cast<float>(s.histogram.hi);
+    const auto inv_f = static_cast<float>(s.inv_width);
+    uint64_t zeros = 0;
     for (int64_t k = 0; k < n; ++k) {
-      const double v = s.absolute ? std::fabs(static_cast<double>(x[k])) : static_cast<double>(x[k]);
-      if (!(v >= lo && v <= hi)) {
-        if (std::isfinite(v)) ++counts[v < lo ? 0 : last];
+      const float v = kAbsolute ? std::fabs(x[k]) : x[k];
+      if (v == 0) {
+        ++zeros;
         continue;
       }
-      const auto bin = static_cast<int64_t>((v - lo) * inv);
+      if (!(v >= lo_f && v <= hi_f)) {
+        if (std::isfinite(v)) ++counts[v < lo_f ? 0 : last];
+        continue;
+      }
+      const auto bin = static_cast<int64_t>((v - lo_f) * inv_f);
       ++counts[bin < last ? bin : last];
+    }
+    if (zeros) {  // where the loop would have put them
+      int64_t zero_bin = 0;
+      if (0.0f > hi_f) {
+        zero_bin = last;
+      } else if (0.0f > lo_f) {
+        zero_bin = std::min(last, static_cast<int64_t>((0.0f - lo_f) * inv_f));
+      }
+      counts[zero_bin] += zeros;
     }
   }
 
