@@ -1,7 +1,8 @@
-// Piecewise-linear activations: RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU (float32, int8, uint8),
-// PRELU and HARD_SWISH (float32). Quantized forms requantize with G, as TFLite's ReluX and
-// QuantizeLeakyRelu do; their multipliers are formed in float32 (TFLite divides the float scales
-// and only then widens to double).
+// Piecewise-linear activations: RELU, RELU6, RELU_N1_TO_1, LEAKY_RELU (float32, int8, uint8;
+// RELU, RELU6 and LEAKY_RELU also int16 with zero points 0, as TFLite 2.9), PRELU and HARD_SWISH
+// (float32). Quantized forms requantize with G, as TFLite's ReluX and QuantizeLeakyRelu do; their
+// multipliers are formed in float32 (TFLite divides the float scales and only then widens to
+// double).
 #include <algorithm>
 #include <cmath>
 
@@ -28,10 +29,22 @@ inline int32_t QuantizedReluElement(const QuantizedReluParams& p, int32_t q) {
   return std::clamp(v, p.act_min, p.act_max);
 }
 
-// Input and output of one quantized 8-bit dtype with per-tensor parameters.
+// Input and output of one quantized dtype with per-tensor parameters; int16 ones symmetric.
 Status CheckQuantizedUnary(const rt::KernelArgs& args) {
   QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(0), "input"));
-  return CheckPerTensorQuant(args, args.out(0), "output");
+  QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.out(0), "output"));
+  if (args.in(0).dtype() == ir::DType::kInt16 &&
+      (args.in(0).zero_point() != 0 || args.out(0).zero_point() != 0))
+    return InvalidModel("{}int16 input and output need zero point 0 (got {} and {}), as TFLite "
+                        "requires",
+                        args.Where(), args.in(0).zero_point(), args.out(0).zero_point());
+  return Status::Ok();
+}
+
+// TFLite 2.9 has int16 RELU, RELU6 and LEAKY_RELU, but no int16 RELU_N1_TO_1.
+bool SupportedDType(ir::DType t, bool int16_ok) {
+  return t == ir::DType::kFloat32 || t == ir::DType::kInt8 || t == ir::DType::kUInt8 ||
+         (int16_ok && t == ir::DType::kInt16);
 }
 
 class ReluKernel final : public rt::Kernel {
@@ -41,9 +54,11 @@ class ReluKernel final : public rt::Kernel {
   Status Prepare(const rt::KernelArgs& args) override {
     QL_RETURN_IF_ERROR(PrepareUnaryShape(args));
     const ir::DType t = args.in(0).dtype();
-    if (t != args.out(0).dtype() ||
-        (t != ir::DType::kFloat32 && t != ir::DType::kInt8 && t != ir::DType::kUInt8)) {
-      return UnsupportedTypes(args, "float32, int8, uint8 (input and output of one dtype)");
+    const bool int16_ok = kind_ != ReluKind::kReluN1To1;
+    if (t != args.out(0).dtype() || !SupportedDType(t, int16_ok)) {
+      return UnsupportedTypes(args, int16_ok
+                                        ? "float32, int8, uint8, int16 (input and output of one dtype)"
+                                        : "float32, int8, uint8 (input and output of one dtype)");
     }
     QL_RETURN_IF_ERROR(PrepareKerasOptions(args));
     if (t == ir::DType::kFloat32) return Status::Ok();
@@ -73,7 +88,10 @@ class ReluKernel final : public rt::Kernel {
       case ir::DType::kUInt8:
         ApplyUnary<uint8_t>(args, [&](uint8_t q) { return static_cast<uint8_t>(QuantizedReluElement(p_, q)); });
         return Status::Ok();
-      default: return UnsupportedTypes(args, "float32, int8, uint8");
+      case ir::DType::kInt16:
+        ApplyUnary<int16_t>(args, [&](int16_t q) { return static_cast<int16_t>(QuantizedReluElement(p_, q)); });
+        return Status::Ok();
+      default: return UnsupportedTypes(args, "float32, int8, uint8, int16");
     }
   }
 
@@ -145,9 +163,8 @@ class LeakyReluKernel final : public rt::Kernel {
   Status Prepare(const rt::KernelArgs& args) override {
     QL_RETURN_IF_ERROR(PrepareUnaryShape(args));
     const ir::DType t = args.in(0).dtype();
-    if (t != args.out(0).dtype() ||
-        (t != ir::DType::kFloat32 && t != ir::DType::kInt8 && t != ir::DType::kUInt8)) {
-      return UnsupportedTypes(args, "float32, int8, uint8 (input and output of one dtype)");
+    if (t != args.out(0).dtype() || !SupportedDType(t, true)) {
+      return UnsupportedTypes(args, "float32, int8, uint8, int16 (input and output of one dtype)");
     }
     alpha_ = AttrsOr<ir::ActivationAttrs>(args.op).alpha;
     if (!std::isfinite(alpha_)) {
@@ -179,7 +196,10 @@ class LeakyReluKernel final : public rt::Kernel {
       case ir::DType::kUInt8:
         ApplyUnary<uint8_t>(args, [&](uint8_t q) { return static_cast<uint8_t>(Quantized(q)); });
         return Status::Ok();
-      default: return UnsupportedTypes(args, "float32, int8, uint8");
+      case ir::DType::kInt16:
+        ApplyUnary<int16_t>(args, [&](int16_t q) { return static_cast<int16_t>(Quantized(q)); });
+        return Status::Ok();
+      default: return UnsupportedTypes(args, "float32, int8, uint8, int16");
     }
   }
 

@@ -4,7 +4,8 @@
 // whose scale/zero point differ from the output's are requantized with float32 a, b:
 // out = clamp(round-half-away(q * a + b) + z_out), a = float32(s_i * float32(1 / s_out)),
 // b = float32(-z_i * a). int8 inputs must already share the output's parameters (TFLite refuses
-// the model otherwise).
+// the model otherwise). int16 (16x8) needs zero point 0 on every input and the output and is a
+// plain copy of the raw values even when the scales differ, as TFLite 2.9 does.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -44,7 +45,7 @@ class ConcatenationKernel : public rt::Kernel {
     dtype_ = in0.dtype();
     QL_RETURN_IF_ERROR(CheckDType(args, dtype_,
                                   {ir::DType::kFloat32, ir::DType::kInt32, ir::DType::kInt64,
-                                   ir::DType::kInt8, ir::DType::kUInt8},
+                                   ir::DType::kInt8, ir::DType::kUInt8, ir::DType::kInt16},
                                   "input 0"));
     QL_RETURN_IF_ERROR(CheckSameDType(args, 0, 0));
     const int rank = in0.rank();
@@ -78,6 +79,7 @@ class ConcatenationKernel : public rt::Kernel {
       if (activation_ != ir::Activation::kNone)
         return Unsupported("{}fused activation {} on a {} concatenation", args.Where(),
                            ir::ActivationName(activation_), ir::DTypeName(dtype_));
+      if (dtype_ == ir::DType::kInt16) return CheckInt16ZeroPoints(args);
       return Status::Ok();
     }
     if (out.quant().empty())
@@ -133,6 +135,22 @@ class ConcatenationKernel : public rt::Kernel {
   }
 
  private:
+  // TFLite 2.9 Prepare: "all Int16 inputs have a null zero-point", and so does the output.
+  static Status CheckInt16ZeroPoints(const rt::KernelArgs& args) {
+    for (int i = 0; i <= args.num_inputs(); ++i) {
+      const rt::TensorRef& t = i < args.num_inputs() ? args.in(i) : args.out(0);
+      if (t.quant().per_axis())
+        return Unsupported("{}per-axis quantization on an int16 concatenation", args.Where());
+      if (t.zero_point() != 0)
+        return InvalidModel("{}int16 {} has zero point {}; TFLite requires 0 on every input and "
+                            "the output",
+                            args.Where(),
+                            i < args.num_inputs() ? fmt::format("input {}", i) : "output",
+                            t.zero_point());
+    }
+    return Status::Ok();
+  }
+
   void ApplyActivation(rt::TensorRef& out) const {
     const int64_t n = out.num_elements();
     if (dtype_ == ir::DType::kFloat32) {

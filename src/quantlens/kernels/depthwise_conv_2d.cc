@@ -1,5 +1,7 @@
 #include "quantlens/kernels/depthwise_conv_2d.h"
 
+#include "quantlens/kernels/hybrid_kernels.h"
+
 #include <algorithm>
 #include <variant>
 #include <vector>
@@ -121,8 +123,9 @@ void DepthwiseConv2DUInt8(const ConvQuantParams& p, const ConvGeometry& g, const
 namespace {
 
 constexpr const char* kDepthwiseSupported =
-    "float32/float32/float32 with float32 bias; int8/int8/int8 with int32 bias and per-tensor or "
-    "per-channel weights; uint8/uint8/uint8 with int32 bias and per-tensor weights";
+    "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias "
+    "and per-channel weights; int8/int8/int8 with int32 bias and per-tensor or per-channel "
+    "weights; uint8/uint8/uint8 with int32 bias and per-tensor weights";
 
 class DepthwiseConv2DKernel : public rt::Kernel {
  public:
@@ -137,6 +140,11 @@ class DepthwiseConv2DKernel : public rt::Kernel {
   std::vector<QuantizedMultiplier> multipliers_;
   std::vector<int16_t> packed_weights_;
   bool has_bias_ = false;
+  bool hybrid_ = false;
+  HybridParams hybrid_params_;
+  std::vector<float> hybrid_scales_;
+  std::vector<int32_t> hybrid_row_sums_;
+  HybridScratch hybrid_scratch_;
 };
 
 Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -178,6 +186,7 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
   if (bias) QL_RETURN_IF_ERROR(CheckBiasSize(args, *bias, g.out_c, "output channel"));
 
   dtype_ = in.dtype();
+  hybrid_ = false;
   const ir::DType wt = w.dtype(), ot = out.dtype();
   if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kFloat32 && ot == ir::DType::kFloat32) {
     if (bias && bias->dtype() != ir::DType::kFloat32)
@@ -185,6 +194,25 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
                           args.Where(), ir::DTypeName(bias->dtype()));
     return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
                                  &float_params_.act_max);
+  }
+  if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kInt8 && ot == ir::DType::kFloat32) {
+    // TFLite 2.9 depthwise_conv.cc EvalHybridPerChannel: every batch image quantized
+    // asymmetrically, per-channel weight scales, float bias read unconditionally.
+    if (!bias)
+      return Unsupported("{}hybrid depthwise convolution without a bias: TFLite 2.9's kernel "
+                         "reads the bias unconditionally (it crashes without one)",
+                         args.Where());
+    if (bias->dtype() != ir::DType::kFloat32)
+      return InvalidModel("{}hybrid depthwise convolution (float32 input, int8 weights) needs a "
+                          "float32 bias, got {}",
+                          args.Where(), ir::DTypeName(bias->dtype()));
+    QL_RETURN_IF_ERROR(PrepareHybridWeights(args, w, g.out_c, /*channel_axis=*/3,
+                                            HybridOp::kDepthwise, /*asymmetric_inputs=*/true,
+                                            &hybrid_params_, &hybrid_scales_, &hybrid_row_sums_));
+    QL_RETURN_IF_ERROR(FloatActivationBounds(args, attrs->activation, &hybrid_params_.act_min,
+                                             &hybrid_params_.act_max));
+    hybrid_ = true;
+    return Status::Ok();
   }
   const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
   const bool is_uint8 =
@@ -217,6 +245,11 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
   rt::TensorRef& out = args.out(0);
   if (!in.data || !w.data || !out.data || (bias && !bias->data))
     return Internal("{}a tensor has no data at Eval", args.Where());
+  if (hybrid_) {
+    HybridDepthwiseConv2D(hybrid_params_, geom_, in.as<float>(), w.as<int8_t>(),
+                          bias->as<float>(), out.mut<float>(), &hybrid_scratch_);
+    return Status::Ok();
+  }
   switch (dtype_) {
     case ir::DType::kFloat32:
       DepthwiseConv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),

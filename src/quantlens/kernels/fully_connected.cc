@@ -85,8 +85,8 @@ void FullyConnectedUInt8(const ConvQuantParams& p, const FullyConnectedGeometry&
 namespace {
 
 constexpr const char* kFcSupported =
-    "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias "
-    "and per-tensor weights; int8/int8/int8 and uint8/uint8/uint8 with int32 bias and per-tensor "
+    "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias; "
+    "int8/int8/int8 and uint8/uint8/uint8 with int32 bias and per-tensor "
     "weights";
 
 class FullyConnectedKernel : public rt::Kernel {
@@ -165,13 +165,14 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
   }
   if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kInt8 && ot == ir::DType::kFloat32) {
     // TFLite 2.9 fully_connected.cc EvalHybrid: per-row symmetric input quantization, or
-    // asymmetric when the op's asymmetric_quantize_inputs option is set; per-tensor weights.
+    // asymmetric when the op's asymmetric_quantize_inputs option is set; the weights' legacy
+    // per-tensor scale (0 for per-channel weights: the output is then the activated bias).
     if (bias && bias->dtype() != ir::DType::kFloat32)
       return InvalidModel("{}hybrid fully-connected (float32 input, int8 weights) needs a "
                           "float32 bias, got {}",
                           args.Where(), ir::DTypeName(bias->dtype()));
     QL_RETURN_IF_ERROR(PrepareHybridWeights(args, w, geom_.out_units, /*channel_axis=*/0,
-                                            /*allow_per_channel=*/false,
+                                            HybridOp::kFullyConnected,
                                             attrs->asymmetric_quantize_inputs, &hybrid_params_,
                                             &hybrid_scales_, &hybrid_row_sums_));
     QL_RETURN_IF_ERROR(FloatActivationBounds(args, attrs->activation, &hybrid_params_.act_min,

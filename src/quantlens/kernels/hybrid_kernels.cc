@@ -261,8 +261,70 @@ void HybridFullyConnected(const HybridParams& p, const FullyConnectedGeometry& g
     HybridFullyConnectedImpl<int32_t>(p, g, packed_weights, bias, output, scratch);
 }
 
+namespace {
+
+// One quantized pixel of a depthwise convolution: acc[o] = sum over in-bounds taps of
+// w[ky][kx][o] * (q[iy][ix][o / dm] - zp), in int64 and wrapped to int32 as TFLite's registers.
+void HybridDepthwisePixel(const ConvGeometry& g, const int8_t* q, int32_t zp, const int8_t* w,
+                          int b, int oy, int ox, int64_t* acc) {
+  std::fill(acc, acc + g.out_c, int64_t{0});
+  const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
+  for (int ky = 0; ky < g.filter_h; ++ky) {
+    const int iy = iy0 + ky * g.dilation_h;
+    if (iy < 0 || iy >= g.in_h) continue;
+    for (int kx = 0; kx < g.filter_w; ++kx) {
+      const int ix = ix0 + kx * g.dilation_w;
+      if (ix < 0 || ix >= g.in_w) continue;
+      const int8_t* src = q + ((static_cast<int64_t>(b) * g.in_h + iy) * g.in_w + ix) * g.in_c;
+      const int8_t* wr = w + (static_cast<int64_t>(ky) * g.filter_w + kx) * g.out_c;
+      for (int o = 0; o < g.out_c; ++o)
+        acc[o] += static_cast<int64_t>(wr[o]) * (src[o / g.depth_multiplier] - zp);
+    }
+  }
+}
+
+}  // namespace
+
+void HybridDepthwiseConv2D(const HybridParams& p, const ConvGeometry& g, const float* input,
+                           const int8_t* weights, const float* bias, float* output,
+                           HybridScratch* scratch) {
+  const int64_t image = static_cast<int64_t>(g.in_h) * g.in_w * g.in_c;
+  QuantizeRows(/*asymmetric=*/true, input, g.batch, image, scratch);
+  std::vector<int64_t> acc(static_cast<size_t>(g.out_c));
+  float* out = output;
+  for (int b = 0; b < g.batch; ++b) {
+    const float row_scale = scratch->row_scales[b];
+    const int32_t zp = scratch->row_zero_points[b];
+    for (int oy = 0; oy < g.out_h; ++oy)
+      for (int ox = 0; ox < g.out_w; ++ox, out += g.out_c) {
+        HybridDepthwisePixel(g, scratch->quantized.data(), zp, weights, b, oy, ox, acc.data());
+        // optimized_integer_ops::DepthwiseConvHybridGeneral's scalar output stage: the row
+        // scale first, then the channel scale, then the bias; max with the lower bound, then
+        // min with the upper one.
+        for (int c = 0; c < g.out_c; ++c) {
+          float v = static_cast<float>(WrapInt32(acc[c])) * row_scale * p.weight_scales[c];
+          v += bias[c];
+          v = std::max(v, p.act_min);
+          out[c] = std::min(v, p.act_max);
+        }
+      }
+  }
+}
+
 Status PrepareHybridWeights(const rt::KernelArgs& args, const rt::TensorRef& weights, int out_c,
                             int channel_axis, bool allow_per_channel, bool asymmetric_inputs,
+                            HybridParams* params, std::vector<float>* scales,
+                            std::vector<int32_t>* row_sums) {
+  if (!allow_per_channel && weights.quant().scale.size() > 1)
+    return Unsupported("{}hybrid weights '{}' have {} scales (per-axis); this op's hybrid path "
+                       "supports per-tensor weights only",
+                       args.Where(), weights.info->name, weights.quant().scale.size());
+  return PrepareHybridWeights(args, weights, out_c, channel_axis, HybridOp::kConv2D,
+                              asymmetric_inputs, params, scales, row_sums);
+}
+
+Status PrepareHybridWeights(const rt::KernelArgs& args, const rt::TensorRef& weights, int out_c,
+                            int channel_axis, HybridOp op, bool asymmetric_inputs,
                             HybridParams* params, std::vector<float>* scales,
                             std::vector<int32_t>* row_sums) {
   if (weights.dtype() != ir::DType::kInt8)
@@ -287,29 +349,44 @@ Status PrepareHybridWeights(const rt::KernelArgs& args, const rt::TensorRef& wei
   const size_t n = q.scale.size();
   const int64_t count = weights.num_elements();
   const int cols = static_cast<int>(count / out_c);
-  if (n == 1) {
-    params->mode = asymmetric_inputs ? HybridMode::kPerTensorAsymmetric
-                                     : HybridMode::kPerTensorSymmetric;
-  } else {
-    if (!allow_per_channel)
-      return Unsupported("{}hybrid weights '{}' have {} scales (per-axis); this op's hybrid path "
-                         "supports per-tensor weights only",
-                         args.Where(), weights.info->name, n);
-    if (n != static_cast<size_t>(out_c) || q.axis != channel_axis)
-      return InvalidModel("{}weights '{}' have {} scales along axis {}; per-channel weights need "
-                          "one scale per output channel ({}) along axis {}",
-                          args.Where(), weights.info->name, n, q.axis, out_c, channel_axis);
-    if (std::all_of(q.scale.begin(), q.scale.end(), [&](float s) { return s == q.scale[0]; }))
-      return Unsupported("{}hybrid weights '{}' have {} identical per-channel scales ({}); TFLite "
-                         "then takes its per-tensor path with the legacy single scale, which a "
-                         "per-axis tensor does not carry (not modelled)",
-                         args.Where(), weights.info->name, n, q.scale[0]);
-    params->mode = HybridMode::kPerChannelAsymmetric;
-  }
   *scales = q.scale;
+  switch (op) {
+    case HybridOp::kDepthwise:
+      // TFLite 2.9 checks scale count == filter dim [quantized_dimension] and then reads one
+      // scale per output channel: a single scale only works for a single channel.
+      if (n != static_cast<size_t>(out_c) || (n > 1 && q.axis != channel_axis))
+        return InvalidModel("{}hybrid depthwise weights '{}' have {} scale(s) along axis {}; "
+                            "TFLite 2.9 needs one scale per output channel ({}) along axis {}",
+                            args.Where(), weights.info->name, n, q.axis, out_c, channel_axis);
+      params->mode = HybridMode::kPerChannelAsymmetric;
+      break;
+    case HybridOp::kFullyConnected:
+      params->mode = asymmetric_inputs ? HybridMode::kPerTensorAsymmetric
+                                       : HybridMode::kPerTensorSymmetric;
+      // The legacy per-tensor scale TFLite multiplies by: 0 unless there is exactly one scale.
+      if (n != 1) *scales = {0.0f};
+      break;
+    case HybridOp::kConv2D:
+      if (n == 1) {
+        params->mode = asymmetric_inputs ? HybridMode::kPerTensorAsymmetric
+                                         : HybridMode::kPerTensorSymmetric;
+        break;
+      }
+      if (n != static_cast<size_t>(out_c) || q.axis != channel_axis)
+        return InvalidModel("{}weights '{}' have {} scales along axis {}; per-channel weights "
+                            "need one scale per output channel ({}) along axis {}",
+                            args.Where(), weights.info->name, n, q.axis, out_c, channel_axis);
+      if (std::all_of(q.scale.begin(), q.scale.end(), [&](float s) { return s == q.scale[0]; }))
+        return Unsupported("{}hybrid weights '{}' have {} identical per-channel scales ({}); "
+                           "TFLite then takes its per-tensor path with the legacy single scale, "
+                           "which a per-axis tensor does not carry (not modelled)",
+                           args.Where(), weights.info->name, n, q.scale[0]);
+      params->mode = HybridMode::kPerChannelAsymmetric;
+      break;
+  }
   params->weight_scales = *scales;
   row_sums->clear();
-  if (params->mode != HybridMode::kPerTensorSymmetric)
+  if (params->mode != HybridMode::kPerTensorSymmetric && op != HybridOp::kDepthwise)
     *row_sums = WeightRowSums(weights.as<int8_t>(), out_c, cols);
   params->weight_row_sums = *row_sums;
   return Status::Ok();

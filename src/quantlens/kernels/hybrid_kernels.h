@@ -1,10 +1,13 @@
-// Dynamic-range ("hybrid") CONV_2D and FULLY_CONNECTED: float32 activations, int8 constant
-// weights, float32 bias and output, as TFLite 2.9's builtin kernels run them (conv.cc EvalHybrid /
-// EvalHybridPerChannel, fully_connected.cc EvalHybrid). At every Eval the float input is quantized
-// to int8 per batch row with a scale computed from that row's values, an int32 GEMM runs on the
-// int8 operands, and each accumulator is scaled back to float:
+// Dynamic-range ("hybrid") CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED: float32 activations,
+// int8 constant weights, float32 bias and output, as TFLite 2.9's builtin kernels run them
+// (conv.cc EvalHybrid / EvalHybridPerChannel, depthwise_conv.cc EvalHybridPerChannel,
+// fully_connected.cc EvalHybrid). At every Eval the float input is quantized to int8 per batch
+// row with a scale computed from that row's values, an int32 GEMM runs on the int8 operands, and
+// each accumulator is scaled back to float:
 //   per-tensor weights:  out = clamp((0 + float(acc) * (s_row * s_w)) + bias[c])
 //   per-channel weights: out = clamp(float(acc - z_row * rowsum_w[c]) * (s_w[c] * s_row) + bias[c])
+//   DEPTHWISE:           out = clamp((float(acc) * s_row) * s_w[c] + bias[c]), acc summing
+//                        w * (q - z_row) over the in-bounds taps only
 //   FULLY_CONNECTED:     out = act(bias[c] + float(acc - z_row * rowsum_w[c]) * (s_row * s_w))
 // Integer sums are exact whatever their order, so with the genuine float operation order spelled
 // out here (one product, one sum, each rounded to float32) the result is bit-exact.
@@ -77,11 +80,32 @@ void HybridFullyConnected(const HybridParams& p, const FullyConnectedGeometry& g
                           const float* input, const int16_t* packed_weights, const float* bias,
                           float* output, HybridScratch* scratch);
 
-// Prepare-time validation shared by both ops: int8 weights (uint8 refused), symmetric (zero point
-// 0), finite positive scales; per-tensor or, when `allow_per_channel`, one scale per output
-// channel along `channel_axis` (several identical scales are refused: upstream then takes the
-// per-tensor path with the legacy single scale, which such a tensor does not have). Fills
-// `params` except the activation bounds; `scales` and `row_sums` own what the spans point to.
+// DEPTHWISE_CONV_2D on 1HWO int8 `weights` with per-channel scales (params.weight_scales, one
+// per output channel); each batch image is one asymmetric quantization row. `bias` must not be
+// null (TFLite 2.9's kernel reads it unconditionally; the op refuses a missing bias).
+void HybridDepthwiseConv2D(const HybridParams& p, const ConvGeometry& g, const float* input,
+                           const int8_t* weights, const float* bias, float* output,
+                           HybridScratch* scratch);
+
+// Which op's weight rules PrepareHybridWeights applies.
+enum class HybridOp {
+  kConv2D,          // per-tensor, or per-channel (axis 0) with scales not all equal
+  kDepthwise,       // per-channel (axis 3): exactly one scale per output channel, always
+  kFullyConnected,  // one scale; several scales give TFLite's legacy scale 0 (see below)
+};
+
+// Prepare-time validation: int8 weights (uint8 refused), symmetric (zero point 0), finite positive
+// scales, and the op's rule above. CONV_2D with several identical scales is refused (upstream then
+// takes the per-tensor path with the legacy single scale, which such a tensor does not have).
+// FULLY_CONNECTED in TFLite 2.9 has no per-channel hybrid path: it scales by the tensor's legacy
+// scale, which is 0 for a per-axis tensor, so the output is act(bias) whatever the input; that is
+// what quantlens computes too (converters must not write such files for 2.9). Fills `params`
+// except the activation bounds; `scales` and `row_sums` own what the spans point to.
+Status PrepareHybridWeights(const rt::KernelArgs& args, const rt::TensorRef& weights, int out_c,
+                            int channel_axis, HybridOp op, bool asymmetric_inputs,
+                            HybridParams* params, std::vector<float>* scales,
+                            std::vector<int32_t>* row_sums);
+// The CONV_2D (allow_per_channel) / per-tensor-only form used before DEPTHWISE was added.
 Status PrepareHybridWeights(const rt::KernelArgs& args, const rt::TensorRef& weights, int out_c,
                             int channel_axis, bool allow_per_channel, bool asymmetric_inputs,
                             HybridParams* params, std::vector<float>* scales,

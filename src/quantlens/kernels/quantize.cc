@@ -1,8 +1,10 @@
 // QUANTIZE (TFLITE_NUMERICS §3 "QUANTIZE"):
 //  - float32 -> int8/uint8/int16: clamp(round-half-away(x / (double)s) + zp). The division is in
 //    double: a float32 division misses hundreds of tie elements on the corpus probes.
-//  - int8/uint8 -> int8/uint8 (requantize): y = clamp(G(q - z_in; r) + z_out) with
-//    r = (double)s_in / (double)s_out.
+//  - int8/uint8 -> int8/uint8 and int16 -> int8/int16/int32 (requantize, the pairs TFLite 2.9
+//    accepts): y = clamp(G(q - z_in; r) + z_out) with r = (double)s_in / (double)s_out (int32:
+//    no clamp, the zero point added with int32 wrap-around). TFLite 2.9 refuses int8/uint8 ->
+//    int16 and int16 -> uint8; int16 -> int16 needs zero points 0.
 // Per-axis output quantization is refused: no corpus model uses it and its rounding is unverified.
 #include <algorithm>
 #include <cmath>
@@ -37,13 +39,20 @@ struct RequantizeParams {
 };
 
 inline int32_t RequantizeElement(const RequantizeParams& p, int32_t q) {
-  const int32_t out =
-      MultiplyByQuantizedMultiplierDouble(q - p.input_zero_point, p.multiplier) +
-      p.output_zero_point;
+  const int32_t out = WrapAdd(
+      MultiplyByQuantizedMultiplierDouble(q - p.input_zero_point, p.multiplier),
+      p.output_zero_point);
   return std::clamp(out, p.qmin, p.qmax);
 }
 
 bool Is8Bit(ir::DType t) { return t == ir::DType::kInt8 || t == ir::DType::kUInt8; }
+
+// The integer -> integer pairs TFLite 2.9's QUANTIZE accepts.
+bool RequantizePair(ir::DType in, ir::DType out) {
+  if (Is8Bit(in)) return Is8Bit(out);
+  return in == ir::DType::kInt16 &&
+         (out == ir::DType::kInt8 || out == ir::DType::kInt16 || out == ir::DType::kInt32);
+}
 
 class QuantizeKernel final : public rt::Kernel {
  public:
@@ -52,9 +61,10 @@ class QuantizeKernel final : public rt::Kernel {
     const ir::DType in = args.in(0).dtype(), out = args.out(0).dtype();
     const bool from_float = in == ir::DType::kFloat32 &&
                             (Is8Bit(out) || out == ir::DType::kInt16);
-    const bool requantize = Is8Bit(in) && Is8Bit(out);
+    const bool requantize = RequantizePair(in, out);
     if (!from_float && !requantize) {
-      return UnsupportedTypes(args, "float32 -> int8/uint8/int16, int8/uint8 -> int8/uint8");
+      return UnsupportedTypes(args, "float32 -> int8/uint8/int16, int8/uint8 -> int8/uint8, "
+                                    "int16 -> int8/int16/int32 (TFLite 2.9's pairs)");
     }
     QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.out(0), "output"));
     int32_t qmin, qmax;
@@ -64,6 +74,11 @@ class QuantizeKernel final : public rt::Kernel {
       return Status::Ok();
     }
     QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, args.in(0), "input"));
+    if (in == ir::DType::kInt16 && out == ir::DType::kInt16 &&
+        (args.in(0).zero_point() != 0 || args.out(0).zero_point() != 0))
+      return InvalidModel("{}int16 -> int16 requantization needs zero points 0 (got {} and {}), "
+                          "as TFLite requires",
+                          args.Where(), args.in(0).zero_point(), args.out(0).zero_point());
     requant_.input_zero_point = args.in(0).zero_point();
     requant_.output_zero_point = args.out(0).zero_point();
     requant_.multiplier = QuantizeMultiplier(static_cast<double>(args.in(0).scale()) /
@@ -84,7 +99,13 @@ class QuantizeKernel final : public rt::Kernel {
       }
       return Status::Ok();
     }
-    if (in == ir::DType::kInt8) {
+    if (in == ir::DType::kInt16) {
+      switch (out) {
+        case ir::DType::kInt8: Requantize<int16_t, int8_t>(args); break;
+        case ir::DType::kInt16: Requantize<int16_t, int16_t>(args); break;
+        default: Requantize<int16_t, int32_t>(args); break;
+      }
+    } else if (in == ir::DType::kInt8) {
       out == ir::DType::kInt8 ? Requantize<int8_t, int8_t>(args) : Requantize<int8_t, uint8_t>(args);
     } else {
       out == ir::DType::kInt8 ? Requantize<uint8_t, int8_t>(args)

@@ -1,7 +1,8 @@
 // MEAN, SUM, REDUCE_MAX, REDUCE_MIN. Axes come from input 1 (static int32/int64, negative
 // allowed, duplicates ignored). Quantized MEAN follows TFLite 2.9's three code paths
-// (TFLITE_NUMERICS §3 "MEAN" for the verified one):
-//  - 4-D input, axes {1,2}, keep_dims: int8 sums (q - z_in), rescales with G by
+// (TFLITE_NUMERICS §3 "MEAN" for the verified one; int16 (zero points 0) takes the int8 paths):
+//  - 4-D input, axes given as exactly {1,2} or {2,1}, keep_dims: int8/int16 sums (q - z_in),
+//    rescales with G by
 //    QuantizeMultiplier(s_in / s_out), then divides by n rounding half away from zero; uint8 sums
 //    raw q and applies G with QuantizeMultiplier(float32(s_in / (n * s_out))) plus a float-rounded
 //    bias (the uint8 form is TFLite's source, not verified against golden data);
@@ -11,7 +12,6 @@
 #include <cmath>
 #include <limits>
 #include <memory>
-#include <set>
 
 #include "quantlens/ir/op_type.h"
 #include "quantlens/kernels/quant_math.h"
@@ -49,7 +49,7 @@ std::vector<int64_t> ReductionMap(const ir::Shape& in, const std::vector<bool>& 
   return map;
 }
 
-enum class QuantMeanPath { kNone, kInt8Spatial, kUInt8Spatial, kEqualParams, kFloatRescale };
+enum class QuantMeanPath { kNone, kSignedSpatial, kUInt8Spatial, kEqualParams, kFloatRescale };
 
 class ReduceKernel : public rt::Kernel {
  public:
@@ -63,7 +63,8 @@ class ReduceKernel : public rt::Kernel {
     dtype_ = in.dtype();
     if (kind_ == ReduceKind::kMean)
       QL_RETURN_IF_ERROR(CheckDType(args, dtype_,
-                                    {ir::DType::kFloat32, ir::DType::kInt8, ir::DType::kUInt8},
+                                    {ir::DType::kFloat32, ir::DType::kInt8, ir::DType::kUInt8,
+                                     ir::DType::kInt16},
                                     "input 0"));
     else
       QL_RETURN_IF_ERROR(CheckDType(args, dtype_, {ir::DType::kFloat32}, "input 0"));
@@ -71,11 +72,9 @@ class ReduceKernel : public rt::Kernel {
     QL_ASSIGN_OR_RETURN(std::vector<int64_t> axes, StaticIntValues(args, 1));
     const int rank = in.rank();
     std::vector<bool> reduced(rank, false);
-    std::set<int> axis_set;
     for (int64_t a : axes) {
       QL_ASSIGN_OR_RETURN(int axis, NormalizeAxis(args, a, rank));
       reduced[axis] = true;
-      axis_set.insert(axis);
     }
     ir::Shape out_shape;
     count_ = 1;
@@ -105,12 +104,20 @@ class ReduceKernel : public rt::Kernel {
     z_out_ = out.zero_point();
     s_in_ = in.scale();
     s_out_ = out.scale();
-    if (count_ <= 0 || count_ > (int64_t{1} << 23))
+    if (dtype_ == ir::DType::kInt16 && (z_in_ != 0 || z_out_ != 0))
+      return InvalidModel("{}int16 MEAN needs zero points 0 (input {}, output {}), as TFLite "
+                          "requires",
+                          args.Where(), z_in_, z_out_);
+    // TFLite sums in int32: |q - z| <= 255 per element for 8-bit types, 32768 for int16.
+    const int64_t max_count = dtype_ == ir::DType::kInt16 ? 65535 : int64_t{1} << 23;
+    if (count_ <= 0 || count_ > max_count)
       return Unsupported("{}MEAN over {} elements: the int32 sum could overflow", args.Where(),
                          count_);
-    const bool spatial = keep_dims && rank == 4 && axis_set == std::set<int>{1, 2};
-    if (spatial && dtype_ == ir::DType::kInt8) {
-      path_ = QuantMeanPath::kInt8Spatial;
+    // TFLite tests the axis values as written (no normalization, no duplicates).
+    const bool spatial = keep_dims && rank == 4 && axes.size() == 2 &&
+                         ((axes[0] == 1 && axes[1] == 2) || (axes[0] == 2 && axes[1] == 1));
+    if (spatial && dtype_ != ir::DType::kUInt8) {
+      path_ = QuantMeanPath::kSignedSpatial;
       multiplier_ = QuantizeMultiplier(static_cast<double>(s_in_) / static_cast<double>(s_out_));
     } else if (spatial) {
       path_ = QuantMeanPath::kUInt8Spatial;
@@ -138,6 +145,9 @@ class ReduceKernel : public rt::Kernel {
         return Status::Ok();
       case ir::DType::kUInt8:
         EvalQuantMean(args.in(0).as<uint8_t>(), args.out(0).mut<uint8_t>());
+        return Status::Ok();
+      case ir::DType::kInt16:
+        EvalQuantMean(args.in(0).as<int16_t>(), args.out(0).mut<int16_t>());
         return Status::Ok();
       default:
         return Internal("{}type {} passed Prepare but has no path", args.Where(),
@@ -170,14 +180,14 @@ class ReduceKernel : public rt::Kernel {
   template <typename T>
   void EvalQuantMean(const T* in, T* out) const {
     std::vector<int32_t> sum(static_cast<size_t>(out_count_), 0);
-    const int32_t offset = path_ == QuantMeanPath::kInt8Spatial ? z_in_ : 0;
+    const int32_t offset = path_ == QuantMeanPath::kSignedSpatial ? z_in_ : 0;
     for (size_t i = 0; i < map_.size(); ++i) sum[map_[i]] += static_cast<int32_t>(in[i]) - offset;
     const int32_t n = static_cast<int32_t>(count_);
     for (int64_t o = 0; o < out_count_; ++o) {
       int32_t acc = sum[o];
       int32_t y = 0;
       switch (path_) {
-        case QuantMeanPath::kInt8Spatial:
+        case QuantMeanPath::kSignedSpatial:
           acc = MultiplyByQuantizedMultiplierDouble(acc, multiplier_);
           acc = acc > 0 ? (acc + n / 2) / n : (acc - n / 2) / n;
           y = acc + z_out_;

@@ -5,7 +5,9 @@
 //    half_pixel_centers takes a special path built from halving sums; every other size
 //    accumulates the four weighted corners into 0 in the order (y0,x0), (y0,x1), (y1,x0), (y1,x1).
 //  - uint8: the same float coordinates, one expression per value, + 0.5f and truncation.
-//  - int8: an integer algorithm with 10-bit fractional coordinates, rounded half away from zero.
+//  - int8 and int16: an integer algorithm with 10-bit fractional coordinates, rounded half away
+//    from zero (TFLite 2.9's ResizeBilinearInteger).
+// NEAREST_NEIGHBOR copies values (float32, int8, uint8, int16).
 // The output keeps the input's scale and zero point.
 #include <algorithm>
 #include <cmath>
@@ -130,7 +132,8 @@ IntCoord ComputeIntCoord(int64_t i, int32_t scale10, bool half_pixel, int64_t in
   return c;
 }
 
-void ResizeBilinearInt8(const ResizeGeometry& g, const int8_t* in, int8_t* out) {
+template <typename T>
+void ResizeBilinearInteger(const ResizeGeometry& g, const T* in, T* out) {
   const int32_t sh = IntScale10(g.in_h, g.out_h, g.align_corners);
   const int32_t sw = IntScale10(g.in_w, g.out_w, g.align_corners);
   for (int64_t b = 0; b < g.batch; ++b)
@@ -143,12 +146,12 @@ void ResizeBilinearInt8(const ResizeGeometry& g, const int8_t* in, int8_t* out) 
         const int64_t w[4] = {(1024 - fy) * (1024 - fx), (1024 - fy) * fx, fy * (1024 - fx), fy * fx};
         const int64_t src[4] = {Nhwc(g, b, cy.lo, cx.lo), Nhwc(g, b, cy.lo, cx.hi),
                                 Nhwc(g, b, cy.hi, cx.lo), Nhwc(g, b, cy.hi, cx.hi)};
-        int8_t* o = out + ((b * g.out_h + y) * g.out_w + x) * g.depth;
+        T* o = out + ((b * g.out_h + y) * g.out_w + x) * g.depth;
         for (int64_t c = 0; c < g.depth; ++c) {
           int64_t v = 0;
           for (int k = 0; k < 4; ++k) v += static_cast<int64_t>(in[src[k] + c]) * w[k];
           const int64_t round = v > 0 ? (int64_t{1} << 19) : -(int64_t{1} << 19);
-          o[c] = static_cast<int8_t>((v + round) / (int64_t{1} << 20));
+          o[c] = static_cast<T>((v + round) / (int64_t{1} << 20));
         }
       }
     }
@@ -181,7 +184,8 @@ class ResizeKernel : public rt::Kernel {
     const rt::TensorRef& in = args.in(0);
     dtype_ = in.dtype();
     QL_RETURN_IF_ERROR(CheckDType(args, dtype_,
-                                  {ir::DType::kFloat32, ir::DType::kInt8, ir::DType::kUInt8},
+                                  {ir::DType::kFloat32, ir::DType::kInt8, ir::DType::kUInt8,
+                                   ir::DType::kInt16},
                                   "input 0"));
     QL_RETURN_IF_ERROR(CheckSameDType(args, 0, 0));
     if (in.rank() != 4)
@@ -247,7 +251,10 @@ class ResizeKernel : public rt::Kernel {
         ResizeBilinearUInt8(g_, args.in(0).as<uint8_t>(), args.out(0).mut<uint8_t>());
         return Status::Ok();
       case ir::DType::kInt8:
-        ResizeBilinearInt8(g_, args.in(0).as<int8_t>(), args.out(0).mut<int8_t>());
+        ResizeBilinearInteger(g_, args.in(0).as<int8_t>(), args.out(0).mut<int8_t>());
+        return Status::Ok();
+      case ir::DType::kInt16:
+        ResizeBilinearInteger(g_, args.in(0).as<int16_t>(), args.out(0).mut<int16_t>());
         return Status::Ok();
       default:
         return Internal("{}type {} passed Prepare but has no path", args.Where(),
