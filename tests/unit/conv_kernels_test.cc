@@ -388,16 +388,16 @@ TEST(FullyConnectedUInt8, WasmUsesGemmlowpRounding) {
 
 TEST(Conv2D, UnsupportedTypeCombinationsNameOpAndTypes) {
   {
-    // Hybrid DEPTHWISE_CONV_2D (float input, int8 weights); hybrid CONV_2D and FULLY_CONNECTED
-    // are supported (tests/unit/hybrid_kernels_test.cc).
+    // Hybrid DEPTHWISE_CONV_2D with uint8 weights; int8 hybrid CONV_2D, DEPTHWISE_CONV_2D and
+    // FULLY_CONNECTED are supported (tests/unit/hybrid_kernels_test.cc, int16_kernels_test.cc).
     SingleOp op(ir::OpType::kDEPTHWISE_CONV_2D, Attrs(ir::Padding::kValid, 1));
     op.AddInput(DType::kFloat32, {1, 1, 1, 1}, std::vector<float>{1.0f});
-    op.AddInput(DType::kInt8, {1, 1, 1, 1}, std::vector<int8_t>{1}, Quant(1.0f, 0), true);
+    op.AddInput(DType::kUInt8, {1, 1, 1, 1}, std::vector<uint8_t>{1}, Quant(1.0f, 0), true);
     op.AddOutput(DType::kFloat32);
     Status s = op.Run();
     EXPECT_EQ(s.code(), StatusCode::kUnsupported);
     EXPECT_NE(s.message().find("DEPTHWISE_CONV_2D"), std::string::npos) << s.message();
-    EXPECT_NE(s.message().find("input float32 / weights int8 / output float32"), std::string::npos)
+    EXPECT_NE(s.message().find("input float32 / weights uint8 / output float32"), std::string::npos)
         << s.message();
   }
   {

@@ -357,9 +357,11 @@ TEST(HybridRefusals, SayWhatAndWhy) {
   fc.AddInput<float>(DType::kFloat32, {1, 2}, {1.0f, 2.0f});
   fc.AddInput<int8_t>(DType::kInt8, {2, 2}, {1, 2, 3, 4}, QuantPerAxis({0.1f, 0.2f}, 0), true);
   fc.AddOutput(DType::kFloat32);
+  // Per-axis hybrid FULLY_CONNECTED weights run as TFLite 2.9 runs them: scaled by the legacy
+  // per-tensor scale, 0, so the output is the (absent) bias (tests/diff/int16_kernels_diff_test).
   s = fc.Run();
-  EXPECT_EQ(s.code(), StatusCode::kUnsupported);
-  EXPECT_NE(s.message().find("per-tensor weights only"), std::string::npos) << s.message();
+  ASSERT_TRUE(s.ok()) << s.message();
+  EXPECT_EQ(fc.Output<float>(), (std::vector<float>{0.0f, 0.0f}));
 }
 
 TEST(HybridReader, ReadsAsymmetricQuantizeInputs) {
