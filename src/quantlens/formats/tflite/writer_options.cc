@@ -265,8 +265,10 @@ Result<BuiltinOptionsOut> MapOptions(const ir::Graph& g, const ir::Op& op,
       QL_ASSIGN_OR_RETURN(auto a, AttrsAs<ir::SoftmaxAttrs>(op));
       // TFLite normalises over the last axis only; a Keras Softmax on another axis cannot be
       // written. The last axis given as a positive index reads back as -1.
-      const int rank = static_cast<int>(g.tensors[op.inputs.at(0)].shape.size());
-      if (a.axis != -1 && !(g.tensors[op.inputs.at(0)].shape_declared && a.axis == rank - 1))
+      const bool has_input = !op.inputs.empty() && op.inputs[0] >= 0;
+      const ir::Tensor* input = has_input ? &g.tensors[op.inputs[0]] : nullptr;
+      const int rank = input ? static_cast<int>(input->shape.size()) : -1;
+      if (a.axis != -1 && !(input && input->shape_declared && a.axis == rank - 1))
         return Unsupported("{} over axis {} of a rank-{} input: TFLite's kernel always uses the "
                            "last axis", ir::OpTypeName(op.type), a.axis, rank);
       ir::SoftmaxAttrs kept;
