@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <memory>
 
 #include "quantlens/io/element.h"
 #include "quantlens/io/image.h"
@@ -84,12 +85,17 @@ Status RequireOneInput(const std::vector<InputSpec>& specs, const std::string& d
                          data, kind, specs.size());
 }
 
+// Copies of the graph's input tensors (without constant data) that the specs point into: a source
+// does not depend on the graph outliving it.
+using InputTensors = std::shared_ptr<const std::vector<ir::Tensor>>;
+
 // ---- .npy: header up front, then one sample per Get at its offset. ----
 class NpySource final : public SampleSource {
  public:
   static Result<std::unique_ptr<SampleSource>> Open(const std::string& path, const InputSpec& spec,
-                                                    const SampleSourceOptions& o) {
+                                                    const SampleSourceOptions& o, InputTensors tensors) {
     auto src = std::unique_ptr<NpySource>(new NpySource(path, spec, o));
+    src->tensors_ = std::move(tensors);
     src->file_.open(path, std::ios::binary);
     if (!src->file_) return NotFound("{}: no such file or not readable", path);
     src->file_.seekg(0, std::ios::end);
@@ -159,6 +165,7 @@ class NpySource final : public SampleSource {
   std::string path_;
   InputSpec spec_;
   SampleSourceOptions options_;
+  InputTensors tensors_;
   std::ifstream file_;
   ir::DType dtype_ = ir::DType::kUnknown;
   uint64_t offset_ = 0, sample_bytes_ = 0;
@@ -169,7 +176,7 @@ class NpySource final : public SampleSource {
 class NpzSource final : public SampleSource {
  public:
   static Result<std::unique_ptr<SampleSource>> Open(const std::string& path, const InputSpec& spec,
-                                                    const SampleSourceOptions& o) {
+                                                    const SampleSourceOptions& o, InputTensors tensors) {
     QL_ASSIGN_OR_RETURN(auto names, ListNpz(path));
     auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
     if (!has("x")) {
@@ -180,6 +187,7 @@ class NpzSource final : public SampleSource {
                              path, present.empty() ? "nothing" : present);
     }
     auto src = std::unique_ptr<NpzSource>(new NpzSource(path, spec, o));
+    src->tensors_ = std::move(tensors);
     QL_ASSIGN_OR_RETURN(src->x_, ReadNpzMember(path, "x"));
     const std::string xsrc = path + ": array 'x'";
     QL_RETURN_IF_ERROR(CheckDTypeConvertible(src->x_.dtype, spec, xsrc));
@@ -229,6 +237,7 @@ class NpzSource final : public SampleSource {
   std::string path_;
   InputSpec spec_;
   SampleSourceOptions options_;
+  InputTensors tensors_;
   Array x_;
   std::vector<int64_t> labels_;
   int64_t available_ = 0, num_ = 0;
@@ -238,8 +247,9 @@ class NpzSource final : public SampleSource {
 class ImageFolderSource final : public SampleSource {
  public:
   static Result<std::unique_ptr<SampleSource>> Open(const std::string& dir, const InputSpec& spec,
-                                                    const SampleSourceOptions& o) {
+                                                    const SampleSourceOptions& o, InputTensors tensors) {
     auto src = std::unique_ptr<ImageFolderSource>(new ImageFolderSource(dir, spec, o));
+    src->tensors_ = std::move(tensors);
     std::error_code ec;
     int64_t skipped = 0;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
@@ -289,6 +299,7 @@ class ImageFolderSource final : public SampleSource {
   std::string dir_;
   InputSpec spec_;
   SampleSourceOptions options_;
+  InputTensors tensors_;
   std::vector<std::string> files_;
   int64_t skipped_ = 0, available_ = 0, num_ = 0;
 };
@@ -305,8 +316,9 @@ uint64_t Mix(uint64_t z) {
 
 class RandomSource final : public SampleSource {
  public:
-  RandomSource(std::string data, uint64_t seed, std::vector<InputSpec> specs, int64_t n)
-      : data_(std::move(data)), seed_(seed), specs_(std::move(specs)), num_(n) {}
+  RandomSource(std::string data, uint64_t seed, std::vector<InputSpec> specs, int64_t n,
+               InputTensors tensors)
+      : data_(std::move(data)), seed_(seed), specs_(std::move(specs)), num_(n), tensors_(std::move(tensors)) {}
 
   int64_t num_samples() const override { return num_; }
   std::string description() const override {
@@ -352,6 +364,7 @@ class RandomSource final : public SampleSource {
   uint64_t seed_;
   std::vector<InputSpec> specs_;
   int64_t num_;
+  InputTensors tensors_;
 };
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
@@ -388,13 +401,18 @@ Result<std::unique_ptr<SampleSource>> OpenSampleSource(const std::string& data, 
     return InvalidArgument("{}: {} input shapes given for a model with {} inputs", data,
                            input_sample_shapes.size(), graph.inputs.size());
   }
-  std::vector<InputSpec> specs;
+  auto tensors = std::make_shared<std::vector<ir::Tensor>>();
   for (size_t k = 0; k < graph.inputs.size(); ++k) {
     const int t = graph.inputs[k];
     if (t < 0 || t >= static_cast<int>(graph.tensors.size())) {
       return InvalidModel("{}: input {} names tensor {}, which does not exist", graph.source_path, k, t);
     }
-    specs.push_back(MakeInputSpec(graph.tensors[t], static_cast<int>(k), input_sample_shapes[k]));
+    tensors->push_back(graph.tensors[t]);
+    tensors->back().data.clear();
+  }
+  std::vector<InputSpec> specs;
+  for (size_t k = 0; k < tensors->size(); ++k) {
+    specs.push_back(MakeInputSpec((*tensors)[k], static_cast<int>(k), input_sample_shapes[k]));
   }
   if (graph.inputs.empty()) return InvalidArgument("{}: the model has no inputs to feed", data);
 
@@ -414,13 +432,13 @@ Result<std::unique_ptr<SampleSource>> OpenSampleSource(const std::string& data, 
       }
     }
     const int64_t n = options.max_samples < 0 ? kDefaultRandomSamples : options.max_samples;
-    return std::unique_ptr<SampleSource>(new RandomSource(data, seed, std::move(specs), n));
+    return std::unique_ptr<SampleSource>(new RandomSource(data, seed, std::move(specs), n, tensors));
   }
 
   std::error_code ec;
   if (fs::is_directory(data, ec)) {
     QL_RETURN_IF_ERROR(RequireOneInput(specs, data, "an image folder"));
-    return ImageFolderSource::Open(data, specs[0], options);
+    return ImageFolderSource::Open(data, specs[0], options, tensors);
   }
   if (!fs::exists(data, ec)) {
     return NotFound("{}: no such file or folder (calibration data is a .npy, a .npz with 'x', a "
@@ -429,11 +447,11 @@ Result<std::unique_ptr<SampleSource>> OpenSampleSource(const std::string& data, 
   }
   if (StartsWith(data, "\x93NUMPY")) {
     QL_RETURN_IF_ERROR(RequireOneInput(specs, data, "a .npy file"));
-    return NpySource::Open(data, specs[0], options);
+    return NpySource::Open(data, specs[0], options, tensors);
   }
   if (StartsWith(data, "PK\x03\x04") || StartsWith(data, "PK\x05\x06")) {
     QL_RETURN_IF_ERROR(RequireOneInput(specs, data, "a .npz file"));
-    return NpzSource::Open(data, specs[0], options);
+    return NpzSource::Open(data, specs[0], options, tensors);
   }
   return InvalidArgument("{}: not a .npy or .npz file{}; calibration data is a .npy, a .npz with "
                          "'x', a folder of images, or random:SEED",

@@ -52,7 +52,8 @@ inline constexpr int64_t kDefaultRandomSamples = 100;
 //    SEED, i and the input, never on the order of Get calls. kDefaultRandomSamples samples unless
 //    max_samples says otherwise.
 // `input_sample_shapes` holds one shape per graph input: the interpreter's resolved shape (or
-// InputSampleShapes below). Wrong dtype or shape is an error before anything runs, naming the file,
+// InputSampleShapes below). The source keeps its own copy of what it needs of the graph's inputs;
+// the graph may go away before it. Wrong dtype or shape is an error before anything runs, naming the file,
 // the model input and both shapes.
 Result<std::unique_ptr<SampleSource>> OpenSampleSource(const std::string& data, const ir::Graph& graph,
     const std::vector<ir::Shape>& input_sample_shapes, const SampleSourceOptions& options);
