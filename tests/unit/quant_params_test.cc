@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "quantlens/passes/bias_correction.h"
 #include "quantlens/passes/quant_params.h"
 
 namespace ql::passes {
@@ -111,6 +112,35 @@ TEST(QuantParams, FloatToHalfRoundsToNearestEven) {
   EXPECT_EQ(FloatToHalf(1.0f + 1.0f / 2048), 0x3C00);  // tie -> even
   EXPECT_EQ(FloatToHalf(1.0f + 3.0f / 2048), 0x3C02);  // tie -> even (up)
   EXPECT_EQ(FloatToHalf(std::nanf("")) & 0x7C00, 0x7C00);
+}
+
+}  // namespace
+}  // namespace ql::passes
+
+namespace ql::passes {
+namespace {
+
+TEST(BiasCorrection, DenseShiftIsWeightErrorTimesInputMean) {
+  // FULLY_CONNECTED [2 out, 3 in].
+  std::vector<float> w = {0.1f, 0.2f, 0.3f, -0.4f, 0.5f, 0.6f};
+  std::vector<float> dq = {0.1f, 0.25f, 0.3f, -0.4f, 0.5f, 0.5f};
+  std::vector<double> mean = {1.0, 2.0, 3.0};
+  auto s = ExpectedOutputShift(ir::OpType::kFULLY_CONNECTED, {2, 3}, w, dq, mean);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_NEAR(s[0], 0.05 * 2.0, 1e-6);
+  EXPECT_NEAR(s[1], -0.1 * 3.0, 1e-6);
+}
+
+TEST(BiasCorrection, DepthwiseChannelReadsItsInputChannel) {
+  // DEPTHWISE_CONV_2D [1, 1, 2, 4]: 2 taps, 2 input channels, multiplier 2.
+  std::vector<float> w(8, 0.0f), dq(8, 0.0f);
+  dq[1] = 0.5f;  // tap 0, output channel 1 (input channel 0)
+  dq[7] = 1.0f;  // tap 1, output channel 3 (input channel 1)
+  auto s = ExpectedOutputShift(ir::OpType::kDEPTHWISE_CONV_2D, {1, 1, 2, 4}, w, dq, {10.0, 100.0});
+  ASSERT_EQ(s.size(), 4u);
+  EXPECT_DOUBLE_EQ(s[0], 0.0);
+  EXPECT_DOUBLE_EQ(s[1], 5.0);
+  EXPECT_DOUBLE_EQ(s[3], 100.0);
 }
 
 }  // namespace

@@ -37,6 +37,7 @@ struct ConvertArgs {
   int64_t calibration_samples = -1;
   std::string calibration_method = "minmax";
   bool per_tensor = false;
+  bool bias_correction = false;
   std::string input_type = "float32", output_type = "float32";
   std::vector<std::string> keep_float, int16;
   std::string resize;

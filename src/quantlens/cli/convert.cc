@@ -57,6 +57,7 @@ Result<passes::ConvertOptions> BuildOptions(const ConvertArgs& args) {
   o.data.image.offset = args.offset;
   if (args.grayscale) o.data.image.grayscale = true;
   o.per_tensor = args.per_tensor;
+  o.bias_correction = args.bias_correction;
   QL_ASSIGN_OR_RETURN(o.input_type, ParseIoType("--input-type", args.input_type));
   QL_ASSIGN_OR_RETURN(o.output_type, ParseIoType("--output-type", args.output_type));
   o.keep_float = SplitNames(args.keep_float);
@@ -101,6 +102,9 @@ void PrintSummary(const ConvertArgs& args, const passes::ConvertResult& r) {
     std::cout << "\n";
   }
   for (const std::string& f : r.quantize.fallbacks) std::cout << "note: " << Printable(f) << "\n";
+  if (r.quantize.bias_corrections > 0)
+    std::cout << fmt::format("bias correction: {} op(s) absorbed the mean shift of weight rounding\n",
+                             r.quantize.bias_corrections);
   if (r.quantize.bias_scale_adjustments > 0)
     std::cout << fmt::format("note: {} channel weight scale(s) were raised so that the int32 bias "
                              "fits\n", r.quantize.bias_scale_adjustments);

@@ -54,6 +54,8 @@ int Main(int argc, char** argv) {
   convert_cmd->add_option("--calibration-method", convert.calibration_method,
                           "minmax (default, as TensorFlow), percentile:P, entropy, mse");
   convert_cmd->add_flag("--per-tensor", convert.per_tensor, "One weight scale per tensor instead of per channel");
+  convert_cmd->add_flag("--bias-correction", convert.bias_correction,
+                        "Remove the mean output shift of weight rounding from each bias (one more pass over the data)");
   convert_cmd->add_option("--input-type", convert.input_type, "float32 (default), int8, uint8, int16");
   convert_cmd->add_option("--output-type", convert.output_type, "float32 (default), int8, uint8, int16");
   convert_cmd->add_option("--keep-float", convert.keep_float, "Layers (or tensors) that stay float: A,B,...")

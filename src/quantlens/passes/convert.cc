@@ -4,6 +4,7 @@
 #include <set>
 
 #include "quantlens/formats/tflite/writer.h"
+#include "quantlens/passes/bias_correction.h"
 #include "quantlens/passes/graph_edit.h"
 #include "quantlens/runtime/interpreter.h"
 
@@ -96,6 +97,8 @@ Result<ConvertResult> ConvertModel(const ir::Graph& model, const ConvertOptions&
   if (!integer && !options.calibration.empty())
     return InvalidArgument("--calibration is used by --mode int8 and int16x8 only, not {}",
                            ConvertModeName(options.mode));
+  if (!integer && options.bias_correction)
+    return InvalidArgument("--bias-correction applies to --mode int8 and int16x8 only");
   if (!integer && (!options.keep_float.empty() || !options.int16.empty()))
     return InvalidArgument("--keep-float and --int16 apply to --mode int8 and int16x8 only");
   if (!integer && (options.input_type != DType::kFloat32 || options.output_type != DType::kFloat32))
@@ -150,6 +153,11 @@ Result<ConvertResult> ConvertModel(const ir::Graph& model, const ConvertOptions&
       res.calibration_description = source->description();
       res.calibration_samples = cal.num_samples;
       res.calibration_seconds = cal.seconds;
+      std::map<int, std::vector<double>> means;
+      if (options.bias_correction) {
+        QL_ASSIGN_OR_RETURN(means, MeasureInputChannelMeans(legal, *source));
+        q.input_means = &means;
+      }
       QL_ASSIGN_OR_RETURN(res.graph, QuantizeGraph(legal, cal.ranges, q, &res.quantize));
       break;
     }

@@ -27,6 +27,8 @@ struct ConvertOptions {
   CalibrationSpec method;
   int calibration_bins = 2048;
   bool per_tensor = false;
+  // Empirical bias correction (passes/bias_correction.h): one more pass over the calibration data.
+  bool bias_correction = false;
   ir::DType input_type = ir::DType::kFloat32;
   ir::DType output_type = ir::DType::kFloat32;
   // Keras layer names or tensor names.

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <map>
 
+#include "quantlens/passes/bias_correction.h"
 #include "quantlens/passes/quant_params.h"
 
 namespace ql::passes {
@@ -449,19 +450,45 @@ class Rewriter {
     const float in_scale = out_.tensors[ins[act_k]].quant.scale[0];
     std::optional<QuantizedBias> qb;
     const int bt = static_cast<int>(op.inputs.size()) > b_k ? op.inputs[b_k] : -1;
+    std::vector<float> bias;
     if (bt >= 0) {
       const ir::Tensor& b = src_.tensors[bt];
       if (!b.is_constant || b.dtype != DType::kFloat32)
         return Unsupported("bias '{}' is not a float32 constant", b.name);
+      const auto bf = FloatData(b);
+      bias.assign(bf.begin(), bf.end());
+    }
+    // Empirical bias correction: remove the mean output shift the weight rounding causes.
+    const bool correct = opts_.input_means != nullptr && !tconv &&
+                         opts_.input_means->count(op.inputs[act_k]) > 0;
+    if (correct) {
+      std::vector<float> dq(fw.size());
+      const int64_t n = static_cast<int64_t>(fw.size());
+      const int64_t slices = static_cast<int64_t>(qw.scales.size());
+      const int64_t inner = axis == 3 ? 1 : (slices > 1 ? n / slices : n);
+      for (int64_t k = 0; k < n; ++k) {
+        const int64_t c = slices == 1 ? 0 : (axis == 3 ? k % slices : k / inner);
+        dq[k] = static_cast<float>(qw.values[k]) * qw.scales[c];
+      }
+      const auto shift = ExpectedOutputShift(op.type, w.shape, fw, dq, opts_.input_means->at(op.inputs[act_k]));
+      if (!shift.empty()) {
+        if (bias.empty()) bias.assign(shift.size(), 0.0f);
+        if (bias.size() == shift.size()) {
+          for (size_t c = 0; c < bias.size(); ++c) bias[c] = static_cast<float>(bias[c] - shift[c]);
+          if (report_) ++report_->bias_corrections;
+        }
+      }
+    }
+    if (!bias.empty()) {
       // With per-tensor weights all channels share one scale, so the bias check runs per channel
       // against that one scale (QuantizeBias handles both).
       int adjusted = 0;
-      qb = QuantizeBias(FloatData(b), in_scale, qw, fw, w.shape, p == Precision::kInt16, &adjusted);
+      qb = QuantizeBias(bias, in_scale, qw, fw, w.shape, p == Precision::kInt16, &adjusted);
       if (report_) report_->bias_scale_adjustments += adjusted;
-      if (qw.scales.size() == 1 && b.shape.size() == 1 && b.shape[0] > 1) {
+      if (qw.scales.size() == 1 && bias.size() > 1) {
         // Per-tensor weights: requantizing one "channel" changed the single scale; recompute the
         // bias so every channel uses it.
-        qb = QuantizeBias(FloatData(b), in_scale, qw, fw, w.shape, p == Precision::kInt16, nullptr);
+        qb = QuantizeBias(bias, in_scale, qw, fw, w.shape, p == Precision::kInt16, nullptr);
       }
     }
     ir::Tensor wt;
@@ -476,11 +503,15 @@ class Rewriter {
     wt.data = Bytes(qw.values);
     ins[w_k] = AddTensor(std::move(wt));
     if (qb) {
-      const ir::Tensor& b = src_.tensors[bt];
       ir::Tensor bq;
-      bq.name = b.name;
-      bq.shape = b.shape;
-      bq.layer = b.layer;
+      if (bt >= 0) {
+        bq.name = src_.tensors[bt].name;
+        bq.layer = src_.tensors[bt].layer;
+      } else {
+        bq.name = w.name + "/bias";
+        bq.layer = w.layer;
+      }
+      bq.shape = {static_cast<int64_t>(bias.size())};
       bq.is_constant = true;
       bq.quant.zero_point.assign(qb->scales.size(), 0);
       if (qw.scales.size() > 1) {
@@ -498,6 +529,7 @@ class Rewriter {
         std::vector<int32_t> v(qb->values.begin(), qb->values.end());
         bq.data = Bytes(v);
       }
+      if (static_cast<int>(ins.size()) <= b_k) ins.resize(static_cast<size_t>(b_k) + 1, -1);
       ins[b_k] = AddTensor(std::move(bq));
     }
     return Status::Ok();

@@ -29,6 +29,9 @@ struct QuantizeOptions {
   // Per-op overrides, by index into the float graph's ops: keep float / run with int16 activations.
   std::set<int> keep_float_ops;
   std::set<int> int16_ops;
+  // Empirical bias correction: per-channel means of the float inputs of weighted ops (by tensor
+  // index, from MeasureInputChannelMeans); null: no correction, as TensorFlow's converter.
+  const std::map<int, std::vector<double>>* input_means = nullptr;
 };
 
 struct QuantizeReport {
@@ -39,6 +42,7 @@ struct QuantizeReport {
   // Ranges a user should look at: never observed, very wide, or collapsed to a point.
   std::vector<std::string> suspicious_ranges;
   int bias_scale_adjustments = 0;
+  int bias_corrections = 0;  // ops whose bias absorbed the mean shift of weight rounding
 };
 
 // Checks options that do not depend on the data (input/output types against the mode), so callers
