@@ -120,8 +120,8 @@ Status CheckOp(const ir::Graph& g, int i) {
   const int code = ir::OpTypeTfliteCode(op.type);
   if (code < 0)
     return Unsupported("{}{} is a quantlens-internal op with no TFLite builtin; TFLite cannot run "
-                       "it (lower or fold it into TFLite ops before writing)", where,
-                       ir::OpTypeName(op.type));
+                       "it (passes::LegalizeForTflite, run by `quantlens convert`, folds or lowers "
+                       "it into TFLite ops)", where, ir::OpTypeName(op.type));
   if (op.type == ir::OpType::kCUSTOM) {
     if (op.custom_code.empty())
       return InvalidArgument("{}a CUSTOM op needs a custom code naming its kernel", where);
