@@ -430,7 +430,9 @@ TEST(Calibrate, ClippingMethodsDropTheOutlierMinMaxKeepsIt) {
       EXPECT_LT(x.max, 12.0f) << m;
       EXPECT_GT(x.max, 3.0f) << m;
       EXPECT_LT(x.min, -3.0f) << m;
-      EXPECT_LT(z.max, 13.0f) << m;
+      // The ReLU output clips the outlier at 61 too; entropy gives non-negative tensors the whole
+      // 256-level grid (TensorRT's unsigned case) and keeps a little more than percentile.
+      EXPECT_LT(z.max, std::string(m) == "entropy" ? 20.0f : 13.0f) << m;
       EXPECT_EQ(z.min, 0.0f) << m;  // ReLU output: never below what was observed
       EXPECT_EQ(last_total, 40) << m;  // two passes
     }
