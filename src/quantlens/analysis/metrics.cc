@@ -54,7 +54,9 @@ void OutputAccumulator::Add(int64_t sample_index, std::span<const float> ref,
     if (s.ref_class == s.cand_class) ++top1_;
     const auto top5 = TopK(cand, 5);
     if (std::find(top5.begin(), top5.end(), s.ref_class) != top5.end()) ++top5_;
-    if (label) {
+    // A label outside the output's classes belongs to another task (CIFAR-10 classes fed to a
+    // two-class model): no accuracy from it.
+    if (label && *label >= 0 && *label < static_cast<int64_t>(n)) {
       ++labelled_;
       if (*label == s.ref_class) ++ref_correct_;
       if (*label == s.cand_class) ++cand_correct_;

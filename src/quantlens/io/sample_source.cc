@@ -190,8 +190,21 @@ class NpzSource final : public SampleSource {
     src->tensors_ = std::move(tensors);
     QL_ASSIGN_OR_RETURN(src->x_, ReadNpzMember(path, "x"));
     const std::string xsrc = path + ": array 'x'";
-    QL_RETURN_IF_ERROR(CheckDTypeConvertible(src->x_.dtype, spec, xsrc));
-    QL_ASSIGN_OR_RETURN(int64_t n, CountSamples(ShapeOnly(src->x_.dtype, src->x_.shape), spec, xsrc));
+    // uint8 NHWC pictures ([N, H, W, 1 or 3]) of another size than the model's input, with
+    // --resize given: each sample is an image, resized and scaled as an image file would be
+    // (CIFAR-10's 32x32 pictures fed to a 96x96 model).
+    const auto& xs = src->x_.shape;
+    src->as_images_ = o.image.resize_h > 0 && src->x_.dtype == ir::DType::kUInt8 && xs.size() == 4 &&
+                      (xs[3] == 1 || xs[3] == 3) && xs[1] > 0 && xs[2] > 0 &&
+                      spec.sample_shape.size() == 4 &&
+                      (xs[1] != spec.sample_shape[1] || xs[2] != spec.sample_shape[2]);
+    int64_t n = 0;
+    if (src->as_images_) {
+      n = xs[0];
+    } else {
+      QL_RETURN_IF_ERROR(CheckDTypeConvertible(src->x_.dtype, spec, xsrc));
+      QL_ASSIGN_OR_RETURN(n, CountSamples(ShapeOnly(src->x_.dtype, src->x_.shape), spec, xsrc));
+    }
     if (n == 0) return InvalidArgument("{}: 'x' holds no samples (shape {})", path,
                                        ir::ShapeToString(src->x_.shape));
     src->available_ = n;
@@ -224,6 +237,20 @@ class NpzSource final : public SampleSource {
   }
   Result<std::vector<Array>> Get(int64_t i) override {
     if (i < 0 || i >= num_) return InvalidArgument("{}: sample {} out of range [0, {})", path_, i, num_);
+    if (as_images_) {
+      Image img;
+      img.height = static_cast<int>(x_.shape[1]);
+      img.width = static_cast<int>(x_.shape[2]);
+      img.channels = static_cast<int>(x_.shape[3]);
+      const size_t bytes = static_cast<size_t>(img.height) * img.width * img.channels;
+      img.pixels.assign(x_.data.begin() + static_cast<std::ptrdiff_t>(bytes * static_cast<size_t>(i)),
+                        x_.data.begin() + static_cast<std::ptrdiff_t>(bytes * static_cast<size_t>(i + 1)));
+      QL_ASSIGN_OR_RETURN(Array a, ImageToInput(img, spec_, options_.image,
+                                                fmt::format("{}: array 'x' sample {}", path_, i)));
+      std::vector<Array> out;
+      out.push_back(std::move(a));
+      return out;
+    }
     Array raw = SliceSample(x_, i, available_, spec_.sample_shape);
     QL_ASSIGN_OR_RETURN(Array a, ConvertSample(raw, spec_, path_ + ": array 'x'", i, options_));
     std::vector<Array> out;
@@ -239,6 +266,7 @@ class NpzSource final : public SampleSource {
   SampleSourceOptions options_;
   InputTensors tensors_;
   Array x_;
+  bool as_images_ = false;
   std::vector<int64_t> labels_;
   int64_t available_ = 0, num_ = 0;
 };
