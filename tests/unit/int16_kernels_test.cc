@@ -82,12 +82,12 @@ TEST(Int16Add, Refusals) {
     ExpectRefused(op.Run(), StatusCode::kInvalidModel, {"ADD", "zero point"});
   }
   {
-    // TFLite 2.9 aborts on a broadcasting POT ADD/SUB.
-    SingleOp op(OpType::kSUB, ir::BinaryAttrs{ir::Activation::kNone, true});
+    // TFLite 2.9 aborts on a broadcasting POT ADD.
+    SingleOp op(OpType::kADD, ir::BinaryAttrs{ir::Activation::kNone, true});
     op.AddInput<int16_t>(DType::kInt16, {2}, {1, 2}, Quant(1.0f / 1024, 0));
     op.AddInput<int16_t>(DType::kInt16, {1}, {1}, Quant(1.0f / 1024, 0));
     op.AddOutput(DType::kInt16, Quant(1.0f / 1024, 0));
-    ExpectRefused(op.Run(), StatusCode::kUnsupported, {"SUB", "broadcast", "pot_scale_int16"});
+    ExpectRefused(op.Run(), StatusCode::kUnsupported, {"ADD", "broadcast", "pot_scale_int16"});
   }
   {
     // Both inputs finer than the output: the POT path rescales only one.
