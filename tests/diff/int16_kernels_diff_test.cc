@@ -753,7 +753,7 @@ INSTANTIATE_TEST_SUITE_P(Ops, Int16Diff, ::testing::ValuesIn(Cases()),
                          [](const ::testing::TestParamInfo<NamedCase>& info) { return info.param.name; });
 
 // TFLite 2.9 aborts the process on some int16 broadcasts: ADD on the power-of-two path (any
-// broadcast), ADD on the general path beyond 4 dimensions, SUB on the power-of-two path beyond 5.
+// broadcast), ADD and MUL beyond 4 dimensions, SUB on the power-of-two path beyond 5.
 // quantlens refuses those models instead. The genuine library runs in a death-test child.
 TEST(Int16DiffDeathTest, BroadcastsThatAbortTfliteAreRefused) {
   GTEST_FLAG_SET(death_test_style, "threadsafe");
@@ -764,7 +764,8 @@ TEST(Int16DiffDeathTest, BroadcastsThatAbortTfliteAreRefused) {
   };
   const Case cases[] = {{tfl::BuiltinOperator::ADD, true, {2, 3}},
                         {tfl::BuiltinOperator::ADD, false, {2, 1, 2, 2, 3}},
-                        {tfl::BuiltinOperator::SUB, true, {2, 1, 1, 2, 2, 3}}};
+                        {tfl::BuiltinOperator::SUB, true, {2, 1, 1, 2, 2, 3}},
+                        {tfl::BuiltinOperator::MUL, false, {2, 1, 2, 2, 3}}};
   for (const Case& k : cases) {
     SCOPED_TRACE(fmt::format("{} pot {} rank {}", tfl::EnumNameBuiltinOperator(k.op), k.pot,
                              k.a_shape.size()));
@@ -774,9 +775,14 @@ TEST(Int16DiffDeathTest, BroadcastsThatAbortTfliteAreRefused) {
     c.inputs = {c.Add(I16("a", k.a_shape, s)), c.Add(I16("b", {3}, s))};
     c.outputs = {c.Add(I16("y", k.a_shape, s))};
     const auto none = tfl::ActivationFunctionType::NONE;
-    const bool add = k.op == tfl::BuiltinOperator::ADD;
-    c.options_type = add ? tfl::BuiltinOptions::AddOptions : tfl::BuiltinOptions::SubOptions;
-    c.options = add ? AddOpts(none, k.pot) : SubOpts(none, k.pot);
+    if (k.op == tfl::BuiltinOperator::MUL) {
+      c.options_type = tfl::BuiltinOptions::MulOptions;
+      c.options = [](flatbuffers::FlatBufferBuilder& b) { return tfl::CreateMulOptions(b).Union(); };
+    } else {
+      const bool add = k.op == tfl::BuiltinOperator::ADD;
+      c.options_type = add ? tfl::BuiltinOptions::AddOptions : tfl::BuiltinOptions::SubOptions;
+      c.options = add ? AddOpts(none, k.pot) : SubOpts(none, k.pot);
+    }
     const Bytes bytes = BuildModel(c);
     EXPECT_DEATH(
         {

@@ -56,6 +56,13 @@ class MulKernel final : public FusedClampBinaryKernel {
                               "requires",
                               args.Where(), args.in(0).zero_point(), args.in(1).zero_point(),
                               args.out(0).zero_point());
+        // TFLite 2.9's int16 broadcast (BroadcastMul4DSlow) aborts the process beyond 4-D.
+        if (args.out(0).dtype() == ir::DType::kInt16 && !bcast_.trivial() &&
+            args.out(0).rank() > 4)
+          return Unsupported("{}int16 MUL broadcasting {} and {}: TFLite 2.9 aborts on "
+                             "broadcasts beyond 4 dimensions",
+                             args.Where(), ir::ShapeToString(args.in(0).shape),
+                             ir::ShapeToString(args.in(1).shape));
         p_.input1_offset = -args.in(0).zero_point();
         p_.input2_offset = -args.in(1).zero_point();
         p_.output_offset = args.out(0).zero_point();
