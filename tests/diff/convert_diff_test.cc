@@ -122,9 +122,11 @@ Result<std::vector<std::vector<uint8_t>>> RunQuantlens(rt::Interpreter& interp,
 // quantizes the output of a float convolution: quantlens's float conv sums in its own order
 // (docs/arithmetic.md, "Float paths"), TFLite's in Eigen's, and a last-bit difference can move
 // one input of the hybrid op by a quantization step. ResNet-8 (two small convolutions stay float,
-// fewer than 1024 weights) shows it at 4e-3 of the output range.
+// fewer than 1024 weights) shows it at 4e-3 of the output range, vww_96 (float depthwise layers
+// before hybrid ones) at 1.6e-4.
 double FloatTolerance(const Case& c) {
-  if (c.mode == passes::ConvertMode::kDynamic && c.model.find("pretrainedResnet.h5") != std::string::npos)
+  if (c.mode == passes::ConvertMode::kDynamic && (c.model.find("pretrainedResnet.h5") != std::string::npos ||
+                                                  c.model.find("vww_96.h5") != std::string::npos))
     return 1e-2;
   return 1e-5;
 }
@@ -161,7 +163,9 @@ TEST_P(ConvertDiff, GenuineRuntimeAgrees) {
     fo.mode = passes::ConvertMode::kFloat32;
     auto f = passes::ConvertModel(*model, fo);
     ASSERT_TRUE(f.ok()) << f.status().message();
-    EXPECT_LT(static_cast<double>(conv->bytes.size()), 0.56 * static_cast<double>(f->bytes.size()));
+    // About half: the weights halve, names, shapes and the DEQUANTIZE ops do not (a few KiB, which
+    // matters only for the smallest models).
+    EXPECT_LT(static_cast<double>(conv->bytes.size()), 0.52 * static_cast<double>(f->bytes.size()) + 4096);
     float_graph = std::move(f->graph);
     auto fi = rt::Interpreter::Create(float_graph);
     ASSERT_TRUE(fi.ok()) << fi.status().message();

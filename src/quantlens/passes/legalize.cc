@@ -447,6 +447,37 @@ std::string LegalizeReport::Summary() const {
   return s;
 }
 
+namespace {
+
+// CONV_2D and DEPTHWISE_CONV_2D get a zero bias when the layer has none (use_bias=False), as
+// TensorFlow's converter always writes one: TFLite 2.9 crashed (inside memcpy, preparing the
+// interpreter) on str_ww_ref_model's bias-less DEPTHWISE_CONV_2D ops, and its hybrid depthwise
+// kernel reads the bias unconditionally.
+Status AddMissingConvBiases(ir::Graph& g, LegalizeReport& r) {
+  for (size_t i = 0; i < g.ops.size(); ++i) {
+    ir::Op& op = g.ops[i];
+    if (op.type != ir::OpType::kCONV_2D && op.type != ir::OpType::kDEPTHWISE_CONV_2D) continue;
+    if (op.inputs.size() >= 3 && op.inputs[2] >= 0) continue;
+    if (op.inputs.size() < 2 || op.inputs[1] < 0) continue;
+    const ir::Tensor& w = g.tensors[op.inputs[1]];
+    if (w.shape.size() != 4 || w.dtype != ir::DType::kFloat32) continue;
+    const int64_t out_c = op.type == ir::OpType::kCONV_2D ? w.shape[0] : w.shape[3];
+    if (out_c <= 0) continue;
+    const std::vector<float> zeros(static_cast<size_t>(out_c), 0.0f);
+    const std::string layer = op.layer;
+    QL_ASSIGN_OR_RETURN(int b, AddFloatConstant(g, (layer.empty() ? w.name : layer) + "/bias", {out_c},
+                                                zeros, layer));
+    ir::Op& o = g.ops[i];  // AddFloatConstant appends a tensor, not an op: `op` stays valid, but be explicit
+    o.inputs.resize(3, -1);
+    o.inputs[2] = b;
+    r.actions.push_back(fmt::format("gave {} a zero bias (TFLite expects one)",
+                                    layer.empty() ? std::string(ir::OpTypeName(o.type)) : layer));
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
 Result<ir::Graph> LegalizeForTflite(const ir::Graph& g, const LegalizeOptions& opts,
                                     LegalizeReport* report) {
   using namespace legalize_detail;
@@ -463,6 +494,7 @@ Result<ir::Graph> LegalizeForTflite(const ir::Graph& g, const LegalizeOptions& o
   QL_RETURN_IF_ERROR(LowerBatchNorms(c));
   QL_RETURN_IF_ERROR(LowerInternalOps(c));
   if (opts.fuse_activations) QL_RETURN_IF_ERROR(FuseActivations(c));
+  QL_RETURN_IF_ERROR(AddMissingConvBiases(out, r));
   r.dead_ops_removed = RemoveDeadOps(out);
   if (r.dead_ops_removed)
     r.actions.push_back(fmt::format("removed {} op(s) whose results nothing reads", r.dead_ops_removed));
