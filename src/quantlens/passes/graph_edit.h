@@ -51,6 +51,10 @@ struct ReplaceScope {
 Result<int> ReplaceAllUses(ir::Graph& g, int from, int to, int skip_op = -1,
                            const ReplaceScope& scope = {});
 
+// A new op (version 0: the TFLite writer computes versions for ops passes create).
+ir::Op NewOp(ir::OpType type, std::vector<int> inputs, std::vector<int> outputs, ir::Attrs attrs,
+             const std::string& layer);
+
 // Appends a tensor; returns its index.
 int AddTensor(ir::Graph& g, ir::Tensor t);
 // Appends a float32 activation tensor (no data).

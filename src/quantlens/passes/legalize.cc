@@ -18,17 +18,6 @@ namespace legalize_detail {
 
 using ir::OpType;
 
-ir::Op NewOp(ir::OpType type, std::vector<int> inputs, std::vector<int> outputs, ir::Attrs attrs,
-             const std::string& layer) {
-  ir::Op op;
-  op.type = type;
-  op.version = 0;
-  op.inputs = std::move(inputs);
-  op.outputs = std::move(outputs);
-  op.attrs = std::move(attrs);
-  op.layer = layer;
-  return op;
-}
 
 namespace {
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "quantlens/ir/graph.h"
+#include "quantlens/passes/graph_edit.h"
 #include "quantlens/passes/legalize.h"
 #include "quantlens/util/status.h"
 
@@ -28,9 +29,6 @@ Status FuseActivations(Ctx& c);
 // Names every tensor: layer outputs after their layer, constants "<layer>/kernel" etc.
 void NameTensors(ir::Graph& g);
 
-// A new op (version 0: the TFLite writer computes versions for ops passes create).
-ir::Op NewOp(ir::OpType type, std::vector<int> inputs, std::vector<int> outputs, ir::Attrs attrs,
-             const std::string& layer);
 // "model.h5: layer 'dense_1' (op BATCH_NORM): " for error messages; the Keras class is named
 // where the op type implies it.
 std::string Where(const ir::Graph& g, int op_index);

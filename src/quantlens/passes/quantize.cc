@@ -21,6 +21,7 @@
 #include <map>
 
 #include "quantlens/passes/bias_correction.h"
+#include "quantlens/passes/graph_edit.h"
 #include "quantlens/passes/quant_params.h"
 
 namespace ql::passes {
@@ -172,14 +173,7 @@ class Rewriter {
 
   void AddOp(OpType type, std::vector<int> in, std::vector<int> outs, ir::Attrs attrs,
              const std::string& layer) {
-    ir::Op op;
-    op.type = type;
-    op.version = 0;
-    op.inputs = std::move(in);
-    op.outputs = std::move(outs);
-    op.attrs = std::move(attrs);
-    op.layer = layer;
-    out_.ops.push_back(std::move(op));
+    out_.ops.push_back(NewOp(type, std::move(in), std::move(outs), std::move(attrs), layer));
   }
 
   // A new activation tensor like source tensor `t`, in precision `p` with parameters `q`.
