@@ -638,6 +638,84 @@ OpCase HybridFullyConnected(Rng& rng, bool per_channel) {
   return c;
 }
 
+Bytes RandomBias(Rng& rng, int n, bool int64) {
+  std::vector<int64_t> v64(static_cast<size_t>(n));
+  std::vector<int32_t> v32(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    const int32_t b = Uniform(rng, -(1 << 24), 1 << 24);
+    v64[static_cast<size_t>(i)] = b;
+    v32[static_cast<size_t>(i)] = b;
+  }
+  return int64 ? ToBytes(v64) : ToBytes(v32);
+}
+
+// The 16x8 conv family: int16 input and output (zero point 0), int8 weights (per channel for
+// CONV_2D and DEPTHWISE, per tensor for FULLY_CONNECTED), int64 or int32 bias. The output scale
+// is chosen so that outputs span the int16 range without saturating everything.
+// `ties`: every weight scale equal and the output scale s_in * s_w * 2^k, so the multiplier is
+// exactly 2^-k and half of all odd accumulators are rounding ties.
+OpCase Conv16x8(Rng& rng, tfl::BuiltinOperator op, bool int64_bias, bool ties = false) {
+  OpCase c;
+  c.op = op;
+  const bool depthwise = op == tfl::BuiltinOperator::DEPTHWISE_CONV_2D;
+  const bool fc = op == tfl::BuiltinOperator::FULLY_CONNECTED;
+  const float s_in = Int16Scale(rng);
+  std::vector<int32_t> in, wshape, out;
+  int oc = 0, taps = 0, pad_same = 0, sh = 1, sw = 1, dh = 1, dw = 1, m = 1;
+  if (fc) {
+    const int batch = Uniform(rng, 1, 3), k = Uniform(rng, 1, 40);
+    oc = Uniform(rng, 1, 12);
+    in = {batch, k};
+    wshape = {oc, k};
+    out = {batch, oc};
+    taps = k;
+  } else {
+    in = RandomShape4(rng);
+    const int kh = Uniform(rng, 1, 3), kw = Uniform(rng, 1, 3);
+    sh = Uniform(rng, 1, 2), sw = Uniform(rng, 1, 2), dh = Uniform(rng, 1, 2), dw = Uniform(rng, 1, 2);
+    const int ekh = (kh - 1) * dh + 1, ekw = (kw - 1) * dw + 1;
+    pad_same = Coin(rng) || in[1] < ekh || in[2] < ekw;
+    const int oh = pad_same ? (in[1] + sh - 1) / sh : (in[1] - ekh) / sh + 1;
+    const int ow = pad_same ? (in[2] + sw - 1) / sw : (in[2] - ekw) / sw + 1;
+    m = depthwise ? Uniform(rng, 1, 2) : 1;
+    oc = depthwise ? in[3] * m : Uniform(rng, 1, 6);
+    wshape = depthwise ? std::vector<int32_t>{1, kh, kw, oc} : std::vector<int32_t>{oc, kh, kw, in[3]};
+    out = {in[0], oh, ow, oc};
+    taps = kh * kw * (depthwise ? 1 : in[3]);
+  }
+  TensorDef w{"weights", wshape, tfl::TensorType::INT8};
+  w.scale = fc ? std::vector<float>{LogScale(rng, 1e-3f, 5e-2f)} : RandomScales(rng, oc, 1e-3f, 5e-2f);
+  w.zero_point.assign(w.scale.size(), 0);
+  w.quantized_dimension = depthwise ? 3 : 0;
+  w.data = RandomInt8Weights(rng, Count(wshape));
+  TensorDef bias{"bias", {oc}, int64_bias ? tfl::TensorType::INT64 : tfl::TensorType::INT32};
+  bias.data = RandomBias(rng, oc, int64_bias);
+  float s_out = s_in * w.scale[0] * std::sqrt(static_cast<float>(taps)) * LogScale(rng, 150.0f, 5000.0f);
+  if (ties) {
+    std::fill(w.scale.begin(), w.scale.end(), 0.0078125f);
+    s_out = s_in * 0.0078125f * std::ldexp(1.0f, Uniform(rng, 7, 12));
+  }
+  c.inputs = {c.Add(I16("x", in, s_in)), c.Add(w), c.Add(bias)};
+  c.outputs = {c.Add(I16("y", out, s_out))};
+  const auto act = RandomClamp(rng);
+  const auto pad = pad_same ? tfl::Padding::SAME : tfl::Padding::VALID;
+  if (fc) {
+    c.options_type = tfl::BuiltinOptions::FullyConnectedOptions;
+    c.options = [=](flatbuffers::FlatBufferBuilder& b) { return tfl::CreateFullyConnectedOptions(b, act).Union(); };
+  } else if (depthwise) {
+    c.options_type = tfl::BuiltinOptions::DepthwiseConv2DOptions;
+    c.options = [=](flatbuffers::FlatBufferBuilder& b) {
+      return tfl::CreateDepthwiseConv2DOptions(b, pad, sw, sh, m, act, dw, dh).Union();
+    };
+  } else {
+    c.options_type = tfl::BuiltinOptions::Conv2DOptions;
+    c.options = [=](flatbuffers::FlatBufferBuilder& b) {
+      return tfl::CreateConv2DOptions(b, pad, sw, sh, act, dw, dh).Union();
+    };
+  }
+  return c;
+}
+
 std::vector<NamedCase> Cases() {
   using Op = tfl::BuiltinOperator;
   using T = tfl::TensorType;
@@ -702,6 +780,16 @@ std::vector<NamedCase> Cases() {
                [](Rng& r) { return Requantize(r, T::INT16, T::INT16, 5); }, true});
   v.push_back({"Quantize_INT16_INT8_ZeroPoint",
                [](Rng& r) { return Requantize(r, T::INT16, T::INT8, 5); }});
+  // 16x8 conv family; TFLite 2.9's DEPTHWISE_CONV_2D takes only an int64 bias.
+  for (Op op : {Op::CONV_2D, Op::DEPTHWISE_CONV_2D, Op::FULLY_CONNECTED})
+    for (bool b64 : {true, false})
+      for (bool ties : {false, true}) {
+        const bool refused = op == Op::DEPTHWISE_CONV_2D && !b64;
+        v.push_back({std::string(tfl::EnumNameBuiltinOperator(op)) +
+                         (b64 ? "_16x8_Int64Bias" : "_16x8_Int32Bias") + (ties ? "Ties" : "") +
+                         (refused ? "Refused" : ""),
+                     [op, b64, ties](Rng& r) { return Conv16x8(r, op, b64, ties); }, refused});
+      }
   v.push_back({"HybridDepthwisePerChannel", [](Rng& r) { return HybridDepthwise(r, true); }});
   // TFLite 2.9 requires one filter scale per output channel for hybrid DEPTHWISE_CONV_2D.
   v.push_back({"HybridDepthwisePerTensorRefused", [](Rng& r) { return HybridDepthwise(r, false); }, true});

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "quantlens/kernels/conv_int16.h"
 #include "quantlens/kernels/int16_math.h"
 #include "testing/single_op.h"
 
@@ -293,6 +294,52 @@ TEST(Int16Quantize, PairsTflite29Refuses) {
   ExpectRefused(run(DType::kInt16, DType::kUInt8, 0), StatusCode::kUnsupported, {"int16 -> uint8"});
   ExpectRefused(run(DType::kInt16, DType::kInt16, 4), StatusCode::kInvalidModel, {"zero point"});
   EXPECT_TRUE(run(DType::kInt16, DType::kInt16, 0).ok());
+}
+
+// --- 16x8 conv family ------------------------------------------------------------------------------
+
+// TFLite's 64-bit requantization keeps 16 bits of the multiplier: r = 0.25 (M = 2^30, shift -1)
+// becomes M16 = 2^14 and y = (x * 2^14 + 2^15) >> 16, one rounding with ties toward +inf (so
+// -6 * 0.25 = -1.5 gives -1, where G gives -2).
+TEST(Int16Conv, SixtyFourBitRequantizationRoundsOnce) {
+  const QuantizedMultiplier quarter = QuantizeMultiplier(0.25);
+  EXPECT_EQ(MultiplyByQuantizedMultiplierInt64(5, quarter), 1);
+  EXPECT_EQ(MultiplyByQuantizedMultiplierInt64(-6, quarter), -1);
+  EXPECT_EQ(MultiplyByQuantizedMultiplierInt64(6, quarter), 2);
+  EXPECT_EQ(MultiplyByQuantizedMultiplierInt64(int64_t{1} << 30, quarter), 1 << 28);
+  // The multiplier's low 16 bits are dropped (rounded): 0x7FFF0000 and above become 0x7FFF.
+  EXPECT_EQ(MultiplyByQuantizedMultiplierInt64(1 << 20, {0x7FFFFFFF, 0}), (1 << 20) - 32);
+}
+
+// FULLY_CONNECTED 16x8 with an int64 bias: acc = bias + sum q_in * q_w, r = s_in * s_w / s_out.
+TEST(Int16Conv, FullyConnectedWithInt64Bias) {
+  SingleOp op(OpType::kFULLY_CONNECTED, ir::FullyConnectedAttrs{});
+  op.AddInput<int16_t>(DType::kInt16, {1, 2}, {1000, -2000}, Quant(0.5f, 0));
+  op.AddInput<int8_t>(DType::kInt8, {2, 2}, {3, 1, -100, 127}, Quant(0.5f, 0), true);
+  op.AddInput<int64_t>(DType::kInt64, {2}, {6, int64_t{1} << 33}, {}, true);
+  op.AddOutput(DType::kInt16, Quant(1.0f, 0));  // r = 0.25
+  ASSERT_TRUE(op.Run().ok());
+  // acc = 3000 - 2000 + 6 = 1006 -> 251.5 -> 252; -100000 - 254000 + 2^33 saturates.
+  EXPECT_EQ(op.Output<int16_t>(), (std::vector<int16_t>{252, 32767}));
+}
+
+TEST(Int16Conv, Refusals) {
+  {
+    // TFLite 2.9's 16x8 DEPTHWISE_CONV_2D takes only an int64 bias.
+    SingleOp op(OpType::kDEPTHWISE_CONV_2D, ir::ConvAttrs{});
+    op.AddInput<int16_t>(DType::kInt16, {1, 1, 1, 1}, {1}, Quant(0.5f, 0));
+    op.AddInput<int8_t>(DType::kInt8, {1, 1, 1, 1}, {1}, QuantPerAxis({0.5f}, 3), true);
+    op.AddInput<int32_t>(DType::kInt32, {1}, {0}, {}, true);
+    op.AddOutput(DType::kInt16, Quant(1.0f, 0));
+    ExpectRefused(op.Run(), StatusCode::kInvalidModel, {"int64 bias", "int32"});
+  }
+  {
+    SingleOp op(OpType::kCONV_2D, ir::ConvAttrs{});
+    op.AddInput<int16_t>(DType::kInt16, {1, 1, 1, 1}, {1}, Quant(0.5f, 3));
+    op.AddInput<int8_t>(DType::kInt8, {1, 1, 1, 1}, {1}, Quant(0.5f, 0), true);
+    op.AddOutput(DType::kInt16, Quant(1.0f, 0));
+    ExpectRefused(op.Run(), StatusCode::kInvalidModel, {"zero point"});
+  }
 }
 
 // --- Hybrid DEPTHWISE_CONV_2D ------------------------------------------------------------------------

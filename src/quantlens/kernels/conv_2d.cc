@@ -5,6 +5,7 @@
 #include <limits>
 #include <variant>
 
+#include "quantlens/kernels/conv_int16.h"
 #include "quantlens/kernels/hybrid_kernels.h"
 #include "quantlens/kernels/padding.h"
 
@@ -422,7 +423,8 @@ namespace {
 constexpr const char* kConvSupported =
     "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias "
     "and per-tensor or per-channel weights; int8/int8/int8 with int32 bias and per-tensor or "
-    "per-channel weights; uint8/uint8/uint8 with int32 bias and per-tensor weights";
+    "per-channel weights; uint8/uint8/uint8 with int32 bias and per-tensor weights; "
+    "int16/int8/int16 (16x8) with int64 or int32 bias";
 
 class Conv2DKernel : public rt::Kernel {
  public:
@@ -446,6 +448,7 @@ class Conv2DKernel : public rt::Kernel {
   std::vector<float> hybrid_scales_;
   std::vector<int32_t> hybrid_row_sums_;
   HybridScratch hybrid_scratch_;
+  Int16ConvParams int16_params_;  // 16x8: multipliers in multipliers_
 };
 
 Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -488,6 +491,15 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   }
   if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kInt8 && ot == ir::DType::kFloat32)
     return PrepareHybrid(args, *attrs, w, bias);
+  if (dtype_ == ir::DType::kInt16 && wt == ir::DType::kInt8 && ot == ir::DType::kInt16) {
+    // TFLite 2.9 conv.cc EvalQuantizedPerChannel16x8 (reference_integer_ops::ConvPerChannel).
+    Int16ConvSetup setup;
+    setup.out_c = g.out_c;
+    setup.channel_axis = 0;
+    setup.gemm_int32 = true;  // with an int32 bias 2.9 runs optimized_integer_ops (ruy)
+    return PrepareInt16Conv(args, attrs->activation, in, w, bias, out, setup, &multipliers_,
+                            &int16_params_);
+  }
   const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
   const bool is_uint8 =
       dtype_ == ir::DType::kUInt8 && wt == ir::DType::kUInt8 && ot == ir::DType::kUInt8;
@@ -548,6 +560,10 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
     case ir::DType::kFloat32:
       Conv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
                     bias ? bias->as<float>() : nullptr, out.mut<float>());
+      return Status::Ok();
+    case ir::DType::kInt16:
+      Conv2DInt16(int16_params_, geom_, in.as<int16_t>(), w.as<int8_t>(),
+                  bias ? bias->data : nullptr, out.mut<int16_t>());
       return Status::Ok();
     case ir::DType::kInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;

@@ -1,5 +1,6 @@
 #include "quantlens/kernels/depthwise_conv_2d.h"
 
+#include "quantlens/kernels/conv_int16.h"
 #include "quantlens/kernels/hybrid_kernels.h"
 
 #include <algorithm>
@@ -125,7 +126,8 @@ namespace {
 constexpr const char* kDepthwiseSupported =
     "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias "
     "and per-channel weights; int8/int8/int8 with int32 bias and per-tensor or per-channel "
-    "weights; uint8/uint8/uint8 with int32 bias and per-tensor weights";
+    "weights; uint8/uint8/uint8 with int32 bias and per-tensor weights; int16/int8/int16 (16x8) "
+    "with int64 or int32 bias";
 
 class DepthwiseConv2DKernel : public rt::Kernel {
  public:
@@ -145,6 +147,7 @@ class DepthwiseConv2DKernel : public rt::Kernel {
   std::vector<float> hybrid_scales_;
   std::vector<int32_t> hybrid_row_sums_;
   HybridScratch hybrid_scratch_;
+  Int16ConvParams int16_params_;  // 16x8: multipliers in multipliers_
 };
 
 Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -214,6 +217,15 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
     hybrid_ = true;
     return Status::Ok();
   }
+  if (dtype_ == ir::DType::kInt16 && wt == ir::DType::kInt8 && ot == ir::DType::kInt16) {
+    // TFLite 2.9 depthwise_conv.cc EvalQuantizedPerChannel16x8.
+    Int16ConvSetup setup;
+    setup.out_c = g.out_c;
+    setup.channel_axis = 3;
+    setup.allow_int32_bias = false;  // depthwise_conv.cc: "bias->type != kTfLiteInt64"
+    return PrepareInt16Conv(args, attrs->activation, in, w, bias, out, setup, &multipliers_,
+                            &int16_params_);
+  }
   const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
   const bool is_uint8 =
       dtype_ == ir::DType::kUInt8 && wt == ir::DType::kUInt8 && ot == ir::DType::kUInt8;
@@ -251,6 +263,10 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
     return Status::Ok();
   }
   switch (dtype_) {
+    case ir::DType::kInt16:
+      DepthwiseConv2DInt16(int16_params_, geom_, in.as<int16_t>(), w.as<int8_t>(),
+                           bias ? bias->data : nullptr, out.mut<int16_t>());
+      return Status::Ok();
     case ir::DType::kFloat32:
       DepthwiseConv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
                              bias ? bias->as<float>() : nullptr, out.mut<float>());

@@ -1,5 +1,6 @@
 #include "quantlens/kernels/fully_connected.h"
 
+#include "quantlens/kernels/conv_int16.h"
 #include "quantlens/kernels/hybrid_kernels.h"
 
 #include <algorithm>
@@ -87,7 +88,7 @@ namespace {
 constexpr const char* kFcSupported =
     "float32/float32/float32 with float32 bias; float32/int8/float32 (hybrid) with float32 bias; "
     "int8/int8/int8 and uint8/uint8/uint8 with int32 bias and per-tensor "
-    "weights";
+    "weights; int16/int8/int16 (16x8) with int64 or int32 bias and per-tensor weights";
 
 class FullyConnectedKernel : public rt::Kernel {
  public:
@@ -108,6 +109,7 @@ class FullyConnectedKernel : public rt::Kernel {
   std::vector<float> hybrid_scales_;
   std::vector<int32_t> hybrid_row_sums_;
   HybridScratch hybrid_scratch_;
+  Int16ConvParams int16_params_;  // 16x8: multipliers in multipliers_
 };
 
 Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
@@ -181,6 +183,17 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
     hybrid_ = true;
     return Status::Ok();
   }
+  if (dtype_ == ir::DType::kInt16 && wt == ir::DType::kInt8 && ot == ir::DType::kInt16) {
+    // TFLite 2.9 fully_connected.cc with int16 input: reference_integer_ops::FullyConnected;
+    // the multiplier from the float32 product of the input and weight scales, as for int8.
+    Int16ConvSetup setup;
+    setup.out_c = geom_.out_units;
+    setup.channel_axis = 0;
+    setup.allow_per_axis = false;
+    setup.form = MultiplierForm::kFloatProduct;
+    return PrepareInt16Conv(args, attrs->activation, in, w, bias, out, setup, &multipliers_,
+                            &int16_params_);
+  }
   const bool is_int8 = dtype_ == ir::DType::kInt8 && wt == ir::DType::kInt8 && ot == ir::DType::kInt8;
   const bool is_uint8 =
       dtype_ == ir::DType::kUInt8 && wt == ir::DType::kUInt8 && ot == ir::DType::kUInt8;
@@ -215,6 +228,10 @@ Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
     return Status::Ok();
   }
   switch (dtype_) {
+    case ir::DType::kInt16:
+      FullyConnectedInt16(int16_params_, geom_, in.as<int16_t>(), w.as<int8_t>(),
+                          bias ? bias->data : nullptr, out.mut<int16_t>());
+      return Status::Ok();
     case ir::DType::kFloat32:
       FullyConnectedFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
                             bias ? bias->as<float>() : nullptr, out.mut<float>());
