@@ -46,6 +46,11 @@ Result<io::Array> ForCandidate(const io::Array& a, const ir::Tensor& from, const
 
 }  // namespace
 
+Result<io::Array> SampleForCandidate(const io::Array& sample, const ir::Tensor& reference_input,
+                                     const io::InputSpec& spec, const std::string& where) {
+  return ForCandidate(sample, reference_input, spec, where);
+}
+
 Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph& candidate,
                                     const CompareOptions& options) {
   rt::InterpreterOptions ro, co;

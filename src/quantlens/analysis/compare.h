@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "quantlens/analysis/metrics.h"
+#include "quantlens/io/feed.h"
 #include "quantlens/io/sample_source.h"
 #include "quantlens/ir/graph.h"
 #include "quantlens/runtime/numerics.h"
@@ -39,5 +40,11 @@ struct CompareResult {
 
 Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph& candidate,
                                     const CompareOptions& options);
+
+// --- Shared with per-layer comparison (layer_compare.h) ---
+// One sample made for `reference_input` (the reference graph's input tensor), converted to the
+// candidate's input `spec` exactly as CompareModels feeds it. `where` names the sample in errors.
+Result<io::Array> SampleForCandidate(const io::Array& sample, const ir::Tensor& reference_input,
+                                     const io::InputSpec& spec, const std::string& where);
 
 }  // namespace ql::analysis

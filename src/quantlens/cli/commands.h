@@ -55,6 +55,7 @@ struct CompareArgs {
   std::string resize;
   std::optional<float> scale, offset;
   bool grayscale = false;
+  bool layers = false;  // also compare every aligned Keras layer's output
 };
 int RunCompare(const CompareArgs& args);
 

@@ -3,10 +3,12 @@
 #include <cmath>
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "quantlens/analysis/compare.h"
+#include "quantlens/analysis/layer_compare.h"
 #include "quantlens/cli/commands.h"
 #include "quantlens/cli/common.h"
 #include "quantlens/cli/progress.h"
@@ -88,6 +90,64 @@ void PrintText(const analysis::CompareResult& r) {
   }
 }
 
+// --- compare --layers ---
+std::string Db(double v) { return std::isfinite(v) ? fmt::format("{:.2f}", v) : (v > 0 ? "inf" : "-inf"); }
+
+// Table cell: long TensorFlow converter names are cut to `width` (the JSON keeps them whole).
+std::string Cell(const std::string& s, size_t width) {
+  std::string p = Printable(s);
+  return p.size() <= width ? p : p.substr(0, width - 3) + "...";
+}
+
+nlohmann::json LayersJson(const analysis::LayerCompareResult& r) {
+  nlohmann::json layers = nlohmann::json::array();
+  for (const auto& l : r.layers)
+    layers.push_back({{"layer", l.pair.layer}, {"node", l.pair.node},
+                      {"candidate_tensor", l.candidate_name},
+                      {"candidate_dtype", std::string(ir::DTypeName(l.candidate_dtype))},
+                      {"aligned_by", std::string(analysis::AlignMethodName(l.pair.method))},
+                      {"sqnr_db", Finite(l.metrics.sqnr_db)}, {"sqnr_drop_db", Finite(l.sqnr_drop_db)},
+                      {"mean_abs_diff", l.metrics.mean_abs}, {"max_abs_diff", l.metrics.max_abs},
+                      {"cosine", l.metrics.cosine}});
+  return layers;
+}
+
+nlohmann::json UnalignedJson(const std::vector<analysis::UnalignedLayer>& v) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& u : v) a.push_back({{"name", u.name}, {"reason", u.reason}});
+  return a;
+}
+
+void PrintLayers(const analysis::LayerCompareResult& r) {
+  std::cout << fmt::format("\nper layer ({} aligned, reference execution order):\n", r.layers.size());
+  std::cout << fmt::format("  {:<28} {:<40} {:<8} {:>9} {:>9} {:>11} {:>11}  {}\n", "layer",
+                           "candidate tensor", "dtype", "SQNR dB", "drop dB", "mean|diff|",
+                           "max|diff|", "aligned by");
+  for (const auto& l : r.layers)
+    std::cout << fmt::format("  {:<28} {:<40} {:<8} {:>9} {:>9} {:>11.4g} {:>11.4g}  {}\n",
+                             Cell(l.pair.layer, 28), Cell(l.candidate_name, 40),
+                             ir::DTypeName(l.candidate_dtype), Db(l.metrics.sqnr_db),
+                             Db(l.sqnr_drop_db), l.metrics.mean_abs, l.metrics.max_abs,
+                             analysis::AlignMethodName(l.pair.method));
+  const auto print_unaligned = [](const char* side, const std::vector<analysis::UnalignedLayer>& v) {
+    if (v.empty()) return;
+    std::cout << fmt::format("unaligned {} ({}):\n", side, v.size());
+    for (const auto& u : v)
+      std::cout << fmt::format("  {}: {}\n", Printable(u.name), Printable(u.reason));
+  };
+  print_unaligned("reference layers", r.unaligned_reference);
+  print_unaligned("candidate entries", r.unaligned_candidate);
+  const auto worst = analysis::WorstSqnrDrops(r, 3);
+  if (!worst.empty()) {
+    std::cout << "largest SQNR drops (where the error enters):\n";
+    for (size_t i : worst)
+      std::cout << fmt::format("  {} ({}): {} dB -> {} dB\n", Printable(r.layers[i].pair.layer),
+                               Cell(r.layers[i].candidate_name, 60),
+                               i ? Db(r.layers[i - 1].metrics.sqnr_db) : "-",
+                               Db(r.layers[i].metrics.sqnr_db));
+  }
+}
+
 }  // namespace
 
 int RunCompare(const CompareArgs& args) {
@@ -127,12 +187,27 @@ int RunCompare(const CompareArgs& args) {
   auto res = analysis::CompareModels(*ref, *cand, opts);
   if (bar) bar->Finish();
   if (!res.ok()) return Fail(res.status());
+  std::optional<analysis::LayerCompareResult> layers;
+  if (args.layers) {
+    bar.reset();
+    auto lr = analysis::CompareLayers(*ref, *cand, opts);
+    if (bar) bar->Finish();
+    if (!lr.ok()) return Fail(lr.status().WithContext("--layers: "));
+    layers = std::move(*lr);
+  }
   if (!args.json.empty()) {
-    const std::string text = ToJson(args, *res).dump(1) + "\n";
+    nlohmann::json j = ToJson(args, *res);
+    if (layers) {
+      j["layers"] = LayersJson(*layers);
+      j["unaligned_reference_layers"] = UnalignedJson(layers->unaligned_reference);
+      j["unaligned_candidate"] = UnalignedJson(layers->unaligned_candidate);
+    }
+    const std::string text = j.dump(1) + "\n";
     std::span<const uint8_t> bytes(reinterpret_cast<const uint8_t*>(text.data()), text.size());
     if (Status st = io::WriteFileAtomic(args.json, bytes); !st.ok()) return Fail(st);
   }
   PrintText(*res);
+  if (layers) PrintLayers(*layers);
   std::cout.flush();
   return std::cout ? kExitOk : Fail("cannot write to standard output");
 }

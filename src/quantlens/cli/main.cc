@@ -84,6 +84,8 @@ int Main(int argc, char** argv) {
   CLI::Option* cmp_scale_opt = compare_cmd->add_option("--scale", cmp_scale, "Image value = pixel * S + O");
   CLI::Option* cmp_offset_opt = compare_cmd->add_option("--offset", cmp_offset, "Image value = pixel * S + O");
   compare_cmd->add_flag("--grayscale", compare.grayscale, "Decode images as grayscale");
+  compare_cmd->add_flag("--layers", compare.layers,
+                        "Also compare every Keras layer's output: where the candidate's error enters");
 
   try {
     app.parse(argc, argv);
