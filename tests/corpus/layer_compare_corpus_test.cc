@@ -1,0 +1,109 @@
+// Per-layer comparison on MLPerf Tiny ResNet-8 over 20 CIFAR-10 test images: against its int8
+// conversion written in-process (aligned by the "quantlens_layer_map" metadata the reader fills
+// layer_outputs from) and against TensorFlow's own int8 file (aligned by tensor names).
+#include <cmath>
+#include <filesystem>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "quantlens/analysis/layer_compare.h"
+#include "quantlens/formats/keras/reader.h"
+#include "quantlens/formats/tflite/reader.h"
+#include "quantlens/passes/convert.h"
+
+namespace ql::analysis {
+namespace {
+
+const std::string kCorpus = std::string(QUANTLENS_SHARED_DIR) + "/corpus";
+const std::string kModel = kCorpus + "/mlperf_tiny/pretrainedResnet.h5";
+const std::string kTfQuant = kCorpus + "/mlperf_tiny/pretrainedResnet_quant.tflite";
+
+class ResNet8Layers : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const std::string& f : {kModel, kTfQuant, kCorpus + "/cifar10/test.npz",
+                                 kCorpus + "/cifar10/train_1000.npz"})
+      if (!std::filesystem::exists(f)) GTEST_SKIP() << f << " not found";
+    auto g = keras::ReadKerasModel(kModel);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    keras_ = std::move(*g);
+  }
+  static CompareOptions Opts() {
+    CompareOptions o;
+    o.data = kCorpus + "/cifar10/test.npz";
+    o.data_options.max_samples = 20;
+    return o;
+  }
+  ir::Graph keras_;
+};
+
+TEST_F(ResNet8Layers, ConvertedModelAlignsByLayerMap) {
+  passes::ConvertOptions co;
+  co.mode = passes::ConvertMode::kInt8;
+  co.calibration = kCorpus + "/cifar10/train_1000.npz";
+  co.data.max_samples = 50;
+  auto conv = passes::ConvertModel(keras_, co);
+  ASSERT_TRUE(conv.ok()) << conv.status().message();
+  auto cand = tflite::ReadTfliteBuffer(conv->bytes, "resnet8_int8.tflite");
+  ASSERT_TRUE(cand.ok()) << cand.status().message();
+  ASSERT_FALSE(cand->layer_outputs.empty()) << "no quantlens_layer_map in the written file";
+
+  auto r = CompareLayers(keras_, *cand, Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->num_samples, 20);
+  // Every layer whose output survives conversion (is in the candidate's map) is aligned by it.
+  std::set<std::string> aligned;
+  for (const auto& l : r->layers) {
+    EXPECT_EQ(l.pair.method, AlignMethod::kLayerMap) << l.pair.layer;
+    aligned.insert(l.pair.layer);
+  }
+  for (const ir::LayerOutput& lo : cand->layer_outputs)
+    EXPECT_TRUE(aligned.count(lo.layer)) << lo.layer << " survives conversion but is not aligned";
+  EXPECT_TRUE(r->unaligned_candidate.empty());
+  EXPECT_GE(r->layers.size(), 15u);
+  EXPECT_EQ(r->layers.size() + r->unaligned_reference.size(), keras_.layer_outputs.size());
+
+  // The float input is identical; every quantized layer has a finite SQNR, high at first and
+  // lower (never higher by much) at the end: error accumulates through the network.
+  ASSERT_EQ(r->layers.front().pair.layer, "input_1");
+  EXPECT_TRUE(std::isinf(r->layers.front().metrics.sqnr_db));
+  double first = 0, last = 0;
+  for (size_t i = 1; i < r->layers.size(); ++i) {
+    const auto& m = r->layers[i].metrics;
+    EXPECT_TRUE(std::isfinite(m.sqnr_db)) << r->layers[i].pair.layer;
+    EXPECT_GT(m.sqnr_db, 10) << r->layers[i].pair.layer;
+    EXPECT_LT(m.sqnr_db, 60) << r->layers[i].pair.layer;
+    if (i == 1) first = m.sqnr_db;
+    last = m.sqnr_db;
+  }
+  EXPECT_LT(last, first);
+  EXPECT_EQ(WorstSqnrDrops(*r, 3).size(), 3u);
+}
+
+TEST_F(ResNet8Layers, TensorFlowFileAlignsByTensorNames) {
+  auto cand = tflite::ReadTfliteFile(kTfQuant);
+  ASSERT_TRUE(cand.ok()) << cand.status().message();
+  ASSERT_TRUE(cand->layer_outputs.empty());
+  auto r = CompareLayers(keras_, *cand, Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  // 16 of ResNet-8's 30 layer outputs survive TensorFlow's fusions (conv + batch norm + relu,
+  // add + relu); most are found by converter names, input and output by position.
+  EXPECT_GE(r->layers.size(), 14u);
+  size_t by_name = 0;
+  for (const auto& l : r->layers) {
+    if (l.pair.method == AlignMethod::kConverterName) ++by_name;
+    if (l.pair.layer != "input_1") {
+      EXPECT_TRUE(std::isfinite(l.metrics.sqnr_db)) << l.pair.layer;
+      EXPECT_GT(l.metrics.sqnr_db, 10) << l.pair.layer << " aligned with " << l.candidate_name;
+    }
+  }
+  EXPECT_GE(by_name, 12u);
+  std::set<std::string> aligned;
+  for (const auto& l : r->layers) aligned.insert(l.pair.layer);
+  for (const char* must : {"activation", "activation_2", "batch_normalization_6", "flatten", "dense"})
+    EXPECT_TRUE(aligned.count(must)) << must;
+}
+
+}  // namespace
+}  // namespace ql::analysis
