@@ -143,8 +143,24 @@ Result<LayerAlignment> AlignLayers(const ir::Graph& reference, const ir::Graph& 
   std::map<int, int> io_pair;
   if (reference.inputs.size() == candidate.inputs.size())
     for (size_t i = 0; i < reference.inputs.size(); ++i) io_pair[reference.inputs[i]] = candidate.inputs[i];
-  if (reference.outputs.size() == candidate.outputs.size())
-    for (size_t i = 0; i < reference.outputs.size(); ++i) io_pair[reference.outputs[i]] = candidate.outputs[i];
+  if (reference.outputs.size() == candidate.outputs.size()) {
+    std::map<int, const ir::Op*> producer;
+    for (const ir::Op& op : reference.ops)
+      for (int t : op.outputs) producer[t] = &op;
+    for (size_t i = 0; i < reference.outputs.size(); ++i) {
+      // A quantized reference's layer output may reach the graph output through (DE)QUANTIZE
+      // ops (a `quantlens convert` file maps "dense" to "dense_int8"): same values, same output.
+      int t = reference.outputs[i];
+      for (size_t hops = 0; hops <= reference.ops.size(); ++hops) {
+        io_pair.emplace(t, candidate.outputs[i]);
+        auto it = producer.find(t);
+        if (it == producer.end() || it->second->inputs.empty() || it->second->inputs[0] < 0 ||
+            (it->second->type != ir::OpType::kQUANTIZE && it->second->type != ir::OpType::kDEQUANTIZE))
+          break;
+        t = it->second->inputs[0];
+      }
+    }
+  }
 
   std::set<std::pair<std::string, int>> used_map;
   for (const auto* lo : ref_layers) {
