@@ -105,5 +105,29 @@ TEST_F(ResNet8Layers, TensorFlowFileAlignsByTensorNames) {
     EXPECT_TRUE(aligned.count(must)) << must;
 }
 
+// Two quantized files: quantlens's conversion (layer map) as the reference, TensorFlow's as the
+// candidate. The reference maps "dense" to its int8 tensor ahead of the output DEQUANTIZE; it
+// still aligns with the candidate's output (not with TensorFlow's pre-softmax MatMul).
+TEST_F(ResNet8Layers, QuantizedReferenceAlignsOutputThroughDequantize) {
+  passes::ConvertOptions co;
+  co.calibration = kCorpus + "/cifar10/train_1000.npz";
+  co.data.max_samples = 50;
+  auto conv = passes::ConvertModel(keras_, co);
+  ASSERT_TRUE(conv.ok()) << conv.status().message();
+  auto ref = tflite::ReadTfliteBuffer(conv->bytes, "resnet8_int8.tflite");
+  ASSERT_TRUE(ref.ok()) << ref.status().message();
+  auto cand = tflite::ReadTfliteFile(kTfQuant);
+  ASSERT_TRUE(cand.ok()) << cand.status().message();
+  auto r = CompareLayers(*ref, *cand, Opts());
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_FALSE(r->layers.empty());
+  const LayerComparison& last = r->layers.back();
+  EXPECT_EQ(last.pair.layer, "dense");
+  EXPECT_EQ(last.pair.method, AlignMethod::kGraphIO);
+  EXPECT_EQ(last.pair.candidate_tensor, cand->outputs[0]);
+  EXPECT_TRUE(std::isfinite(last.metrics.sqnr_db));
+  EXPECT_GT(last.metrics.sqnr_db, 5);
+}
+
 }  // namespace
 }  // namespace ql::analysis
