@@ -757,8 +757,8 @@ std::vector<NamedCase> Cases() {
   for (Op op : {Op::RELU, Op::RELU6, Op::LEAKY_RELU})
     v.push_back({std::string(tfl::EnumNameBuiltinOperator(op)) + "_Int16",
                  [op](Rng& r) { return Activation(r, op, 0); }});
-  // TFLite 2.9 has no int16 RELU_N1_TO_1 or HARD_SWISH.
-  for (Op op : {Op::RELU_N1_TO_1, Op::HARD_SWISH})
+  // TFLite 2.9 has no int16 RELU_N1_TO_1, HARD_SWISH or ELU.
+  for (Op op : {Op::RELU_N1_TO_1, Op::HARD_SWISH, Op::ELU})
     v.push_back({std::string(tfl::EnumNameBuiltinOperator(op)) + "_Int16Refused",
                  [op](Rng& r) { return Activation(r, op, 0); }, true});
   v.push_back({"ReluInt16ZeroPointRefused", [](Rng& r) { return Activation(r, Op::RELU, 4); }, true});
