@@ -305,10 +305,14 @@ class Rewriter {
       nt = NewActivation(t, Precision::kFloat, {}, "_dequantized");
       AddOp(OpType::kDEQUANTIZE, {from}, {nt}, std::monostate{}, s.layer);
     } else {
+      int src = from;
+      // TFLite 2.9's QUANTIZE refuses int8 -> int16 (int16 -> int8 it takes): go through float.
+      if (fp == Precision::kInt8 && p == Precision::kInt16) {
+        QL_ASSIGN_OR_RETURN(src, Get(t, Precision::kFloat));
+      }
       QL_ASSIGN_OR_RETURN(ir::Quantization q, RangeParams(t, p));
       nt = NewActivation(t, p, q, p == Precision::kInt16 ? "_int16" : "_int8");
-      AddOp(OpType::kQUANTIZE, {from}, {nt}, std::monostate{}, s.layer);
-      (void)fp;
+      AddOp(OpType::kQUANTIZE, {src}, {nt}, std::monostate{}, s.layer);
     }
     copies_[{t, p}] = nt;
     return nt;
@@ -585,8 +589,9 @@ bool HasIntegerKernel(OpType t, Precision p) {
                 OpType::kSUB, OpType::kMUL, OpType::kAVERAGE_POOL_2D, OpType::kMAX_POOL_2D,
                 OpType::kRESHAPE, OpType::kSQUEEZE, OpType::kEXPAND_DIMS, OpType::kSOFTMAX,
                 OpType::kLOGISTIC, OpType::kTANH, OpType::kCONCATENATION, OpType::kMEAN, OpType::kPAD,
-                OpType::kRELU, OpType::kRELU6, OpType::kLEAKY_RELU, OpType::kSTRIDED_SLICE,
-                OpType::kTRANSPOSE});
+                OpType::kPADV2, OpType::kRELU, OpType::kRELU6, OpType::kLEAKY_RELU,
+                OpType::kSTRIDED_SLICE, OpType::kTRANSPOSE, OpType::kRESIZE_BILINEAR,
+                OpType::kRESIZE_NEAREST_NEIGHBOR});
 }
 
 Status CheckQuantizeOptions(const QuantizeOptions& options) {
