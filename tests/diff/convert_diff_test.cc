@@ -267,6 +267,41 @@ TEST(ConvertMixed, KeepFirstConvFloatRunsInTflite) {
               kSeeds, one_step);
 }
 
+// --int16 on two ResNet-8 layers of an int8 file: int8 -> DEQUANTIZE -> QUANTIZE -> int16 in, and
+// QUANTIZE int16 -> int8 out; every op integer, so TFLite's outputs are identical.
+TEST(ConvertMixed, Int16LayersRunInTflite) {
+  auto model = LoadModel(kCorpus + "/mlperf_tiny/pretrainedResnet.h5");
+  ASSERT_TRUE(model.ok()) << model.status().message();
+  passes::ConvertOptions opts;
+  opts.mode = passes::ConvertMode::kInt8;
+  opts.calibration = kCorpus + "/cifar10/train_1000.npz";
+  opts.data.max_samples = 50;
+  opts.int16 = {"batch_normalization_6", "dense"};
+  auto conv = passes::ConvertModel(*model, opts);
+  ASSERT_TRUE(conv.ok()) << conv.status().message();
+  int int16_ops = 0;
+  for (const ir::Op& op : conv->graph.ops)
+    if (op.type != ir::OpType::kQUANTIZE && conv->graph.tensors[op.outputs[0]].dtype == ir::DType::kInt16)
+      ++int16_ops;
+  EXPECT_EQ(int16_ops, 3);  // conv2d_7 (batch_normalization_6 folded in), FULLY_CONNECTED, SOFTMAX
+  auto graph = tflite::ReadTfliteBuffer(conv->bytes, "mixed16");
+  ASSERT_TRUE(graph.ok()) << graph.status().message();
+  auto interp = rt::Interpreter::Create(*graph);
+  ASSERT_TRUE(interp.ok()) << interp.status().message();
+  testing::GenuineTflite genuine;
+  ASSERT_TRUE(genuine.Init(conv->bytes)) << genuine.error();
+  for (int s = 0; s < kSeeds; ++s) {
+    std::vector<std::vector<uint8_t>> in = {RandomInput((*interp)->input(0), 555 + s)};
+    auto* f = reinterpret_cast<float*>(in[0].data());
+    for (size_t k = 0; k < in[0].size() / 4; ++k) f[k] = std::round(f[k] * 255.0f);  // pixels
+    std::vector<std::vector<uint8_t>> want;
+    ASSERT_TRUE(genuine.Run(in, &want)) << genuine.error();
+    auto got = RunQuantlens(**interp, in);
+    ASSERT_TRUE(got.ok()) << got.status().message();
+    EXPECT_TRUE(want[0] == (*got)[0]) << "seed " << s;
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Corpus, ConvertDiff, ::testing::ValuesIn(Cases()), CaseName);
 
 }  // namespace
