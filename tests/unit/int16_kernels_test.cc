@@ -316,7 +316,8 @@ TEST(Int16Conv, FullyConnectedWithInt64Bias) {
   SingleOp op(OpType::kFULLY_CONNECTED, ir::FullyConnectedAttrs{});
   op.AddInput<int16_t>(DType::kInt16, {1, 2}, {1000, -2000}, Quant(0.5f, 0));
   op.AddInput<int8_t>(DType::kInt8, {2, 2}, {3, 1, -100, 127}, Quant(0.5f, 0), true);
-  op.AddInput<int64_t>(DType::kInt64, {2}, {6, int64_t{1} << 33}, {}, true);
+  // The bias scale is s_in * s_w: TFLite 2.9 refuses a FULLY_CONNECTED bias off by > 2% of s_out.
+  op.AddInput<int64_t>(DType::kInt64, {2}, {6, int64_t{1} << 33}, Quant(0.25f, 0), true);
   op.AddOutput(DType::kInt16, Quant(1.0f, 0));  // r = 0.25
   ASSERT_TRUE(op.Run().ok());
   // acc = 3000 - 2000 + 6 = 1006 -> 251.5 -> 252; -100000 - 254000 + 2^33 saturates.

@@ -492,11 +492,11 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   if (dtype_ == ir::DType::kFloat32 && wt == ir::DType::kInt8 && ot == ir::DType::kFloat32)
     return PrepareHybrid(args, *attrs, w, bias);
   if (dtype_ == ir::DType::kInt16 && wt == ir::DType::kInt8 && ot == ir::DType::kInt16) {
-    // TFLite 2.9 conv.cc EvalQuantizedPerChannel16x8 (reference_integer_ops::ConvPerChannel).
+    // TFLite 2.9 conv.cc EvalQuantizedPerChannel16x8: reference kernel for an int64 bias, ruy
+    // for an int32 one.
     Int16ConvSetup setup;
+    setup.op = Int16ConvOp::kConv2D;
     setup.out_c = g.out_c;
-    setup.channel_axis = 0;
-    setup.gemm_int32 = true;  // with an int32 bias 2.9 runs optimized_integer_ops (ruy)
     return PrepareInt16Conv(args, attrs->activation, in, w, bias, out, setup, &multipliers_,
                             &int16_params_);
   }

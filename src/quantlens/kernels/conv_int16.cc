@@ -1,6 +1,7 @@
 #include "quantlens/kernels/conv_int16.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "quantlens/ir/op_type.h"
 
@@ -16,20 +17,34 @@ int32_t MultiplyByQuantizedMultiplierInt64(int64_t x, QuantizedMultiplier m) {
   return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(rounded >> total_shift)));
 }
 
+int32_t MultiplyByQuantizedMultiplierRuyPortable(int32_t x, QuantizedMultiplier m) {
+  // |x * M| < 2^62 and total_shift >= 1 (ChannelMultipliers keeps m.shift <= 30): exact in int64.
+  const int total_shift = 31 - m.shift;
+  const int64_t r = (int64_t{x} * m.multiplier + (int64_t{1} << (total_shift - 1))) >> total_shift;
+  return static_cast<int32_t>(static_cast<uint32_t>(static_cast<uint64_t>(r)));
+}
+
 namespace {
 
 inline int32_t Wrap32(int64_t v) { return static_cast<int32_t>(static_cast<uint32_t>(v)); }
 
-// One output value from the exact sum of products of channel c.
+// One output value from the exact sum of products of channel c. The int32 kernels accumulate in
+// wrapping int32 registers; the wrap of the exact sum is the same value.
 inline int16_t Requantize16(const Int16ConvParams& p, int64_t sum, const void* bias, int c) {
-  int32_t y;
-  if (p.int64_bias) {
-    const int64_t acc = sum + (bias ? static_cast<const int64_t*>(bias)[c] : 0);
-    y = MultiplyByQuantizedMultiplierInt64(acc, p.multipliers[c]);
-  } else {
-    // An int32 accumulator: the wrap of the exact sum, plus the bias with int32 wrap-around.
-    const int32_t acc = Wrap32(sum + (bias ? static_cast<const int32_t*>(bias)[c] : 0));
-    y = MultiplyByQuantizedMultiplier(acc, p.multipliers[c], p.int32_rounding);
+  int32_t y = 0;
+  switch (p.requant) {
+    case Int16Requant::kReference64:
+      y = MultiplyByQuantizedMultiplierInt64(
+          sum + (bias ? static_cast<const int64_t*>(bias)[c] : 0), p.multipliers[c]);
+      break;
+    case Int16Requant::kRuy:
+    case Int16Requant::kReference32: {
+      const int32_t acc = Wrap32(sum + (bias ? static_cast<const int32_t*>(bias)[c] : 0));
+      y = p.requant == Int16Requant::kRuy
+              ? MultiplyByQuantizedMultiplierRuyPortable(acc, p.multipliers[c])
+              : MultiplyByQuantizedMultiplierDouble(acc, p.multipliers[c]);
+      break;
+    }
   }
   return static_cast<int16_t>(std::clamp(y, p.act_min, p.act_max));
 }
@@ -95,58 +110,119 @@ void DepthwiseConv2DInt16(const Int16ConvParams& p, const ConvGeometry& g, const
 void FullyConnectedInt16(const Int16ConvParams& p, const FullyConnectedGeometry& g,
                          const int16_t* input, const int8_t* weights, const void* bias,
                          int16_t* output) {
+  const int64_t offset = p.weight_offset;
   for (int b = 0; b < g.batch; ++b) {
     const int16_t* row = input + static_cast<int64_t>(b) * g.depth;
     for (int o = 0; o < g.out_units; ++o) {
       const int8_t* w = weights + static_cast<int64_t>(o) * g.depth;
       int64_t s = 0;
-      for (int k = 0; k < g.depth; ++k) s += int64_t{row[k]} * w[k];
+      for (int k = 0; k < g.depth; ++k) s += int64_t{row[k]} * (w[k] + offset);
       output[static_cast<int64_t>(b) * g.out_units + o] = Requantize16(p, s, bias, o);
     }
   }
 }
 
+namespace {
+
+// TfLiteTensor::params, TFLite's legacy per-tensor parameters: the scale and zero point when the
+// tensor has exactly one of each, otherwise 0 and 0. Several 2.9 checks read only these.
+struct LegacyQuant {
+  float scale = 0.0f;
+  int64_t zero_point = 0;
+};
+LegacyQuant Legacy(const rt::TensorRef& t) {
+  const ir::Quantization& q = t.quant();
+  if (q.scale.size() == 1 && q.zero_point.size() == 1) return {q.scale[0], q.zero_point[0]};
+  return {};
+}
+
+}  // namespace
+
 Status PrepareInt16Conv(const rt::KernelArgs& args, ir::Activation act, const rt::TensorRef& in,
                         const rt::TensorRef& w, const rt::TensorRef* bias,
                         const rt::TensorRef& out, const Int16ConvSetup& setup,
                         std::vector<QuantizedMultiplier>* multipliers, Int16ConvParams* params) {
+  const bool conv = setup.op == Int16ConvOp::kConv2D;
+  const bool depthwise = setup.op == Int16ConvOp::kDepthwise;
+  const bool fc = setup.op == Int16ConvOp::kFullyConnected;
   QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, in, "input"));
   QL_RETURN_IF_ERROR(CheckPerTensorQuant(args, out, "output"));
   if (in.zero_point() != 0 || out.zero_point() != 0)
     return InvalidModel("{}int16 input and output need zero point 0 (got {} and {}), as TFLite "
                         "requires",
                         args.Where(), in.zero_point(), out.zero_point());
-  QL_ASSIGN_OR_RETURN(const int32_t z_w, WeightZeroPoint(args, w));
-  (void)z_w;  // 0: int8 weights are symmetric
+  if (depthwise && setup.depth_multiplier_option != setup.depth_multiplier)
+    return InvalidModel("{}depth_multiplier option {} but the shapes give {} output channels per "
+                        "input channel: TFLite 2.9's 16x8 kernel loops over the option's value "
+                        "and would leave output channels unwritten or write past them",
+                        args.Where(), setup.depth_multiplier_option, setup.depth_multiplier);
+
+  // Weight zero points: CONV_2D's Prepare requires 0; FULLY_CONNECTED subtracts its legacy zero
+  // point (and then takes the reference kernel); DEPTHWISE_CONV_2D's 16x8 kernel never reads it.
+  const ir::Quantization& wq = w.quant();
+  if (wq.empty())
+    return InvalidModel("{}weights '{}' have no quantization parameters", args.Where(),
+                        w.info->name);
+  int64_t z_w = 0;
+  if (conv) {
+    for (size_t i = 0; i < wq.zero_point.size(); ++i)
+      if (wq.zero_point[i] != 0)
+        return InvalidModel("{}int8 weights '{}' have zero point {} at index {}; TFLite 2.9 "
+                            "requires zero points 0 for a 16x8 CONV_2D",
+                            args.Where(), w.info->name, wq.zero_point[i], i);
+  } else if (fc) {
+    z_w = Legacy(w).zero_point;
+    if (z_w < -128 || z_w > 127)
+      return InvalidModel("{}int8 weights '{}' have zero point {}, outside [-128, 127]",
+                          args.Where(), w.info->name, z_w);
+  }
+  params->weight_offset = static_cast<int32_t>(-z_w);
+
+  if (conv && !bias)
+    return InvalidModel("{}16x8 CONV_2D without a bias: TFLite 2.9's CONV_2D requires one "
+                        "(conv.cc: has_bias)",
+                        args.Where());
+  const bool int64_bias = bias && bias->dtype() == ir::DType::kInt64;
   if (bias) {
     const ir::DType bt = bias->dtype();
-    if (bt != ir::DType::kInt64 && !(setup.allow_int32_bias && bt == ir::DType::kInt32))
+    if (!int64_bias && !(bt == ir::DType::kInt32 && !depthwise))
       return InvalidModel("{}16x8 {} needs an int64{} bias, got {}", args.Where(),
-                          ir::OpTypeName(args.op.type),
-                          setup.allow_int32_bias ? " or int32" : "", ir::DTypeName(bt));
-    if (!bias->quant().zero_point.empty() && bias->zero_point() != 0)
-      return InvalidModel("{}bias zero point {} must be 0", args.Where(), bias->zero_point());
-    params->int64_bias = bt == ir::DType::kInt64;
-  } else {
-    params->int64_bias = true;
+                          ir::OpTypeName(args.op.type), depthwise ? "" : " or int32",
+                          ir::DTypeName(bt));
+    if (!fc && Legacy(*bias).zero_point != 0)
+      return InvalidModel("{}bias '{}' has zero point {}; TFLite requires 0", args.Where(),
+                          bias->info->name, Legacy(*bias).zero_point);
   }
-  params->int32_rounding = Rounding::kDouble;
-  if (setup.gemm_int32 && !params->int64_bias) {
+  if (depthwise || int64_bias) {
+    params->requant = Int16Requant::kReference64;
+  } else if (fc && z_w != 0) {
+    params->requant = Int16Requant::kReference32;  // fully_connected.cc: has_non_zero_point
+  } else {
     if (args.numerics == rt::OpNumerics::kXnnpack)
       return Unsupported("{}XNNPACK requantization is not implemented for 16x8", args.Where());
-    // ruy's x86 SIMD kernels take only 8-bit operands: an int16 x int8 product runs on its
-    // portable C++ kernel in both builds, which rounds once (S). Measured: G and R each miss
-    // ties on the differential test, S matches both profiles.
-    params->int32_rounding = Rounding::kSingle;
+    params->requant = Int16Requant::kRuy;
   }
   QL_ASSIGN_OR_RETURN(*multipliers,
-                      ChannelMultipliers(args, in, w, out, setup.out_c, setup.channel_axis,
-                                         setup.allow_per_axis, setup.form));
-  for (const QuantizedMultiplier& m : *multipliers)
-    if (m.shift > 14)
-      return Unsupported("{}16x8 multiplier s_in * s_w / s_out >= 2^14: TFLite's 64-bit "
-                         "requantization cannot shift that far",
-                         args.Where());
+                      ChannelMultipliers(args, in, w, out, setup.out_c, depthwise ? 3 : 0,
+                                         /*allow_per_axis=*/!fc,
+                                         fc ? MultiplierForm::kFloatProduct
+                                            : MultiplierForm::kDoubleProduct));
+  if (fc) {
+    // fully_connected.cc (GetQuantizedConvolutionMultipler): the bias' legacy scale must be
+    // within 2% of an output step of s_in * s_w; a bias without a scale counts as scale 0.
+    const double product = static_cast<double>(in.scale()) * static_cast<double>(Legacy(w).scale);
+    const double bias_scale = bias ? static_cast<double>(Legacy(*bias).scale) : product;
+    if (std::abs(product - bias_scale) / static_cast<double>(out.scale()) > 0.02)
+      return InvalidModel("{}bias scale {} differs from input scale * weight scale {} by more "
+                          "than 2% of the output scale {}, which TFLite 2.9 refuses",
+                          args.Where(), bias_scale, product, out.scale());
+  }
+  if (params->requant == Int16Requant::kReference64)
+    for (const QuantizedMultiplier& m : *multipliers)
+      if (m.shift > 14)
+        return Unsupported("{}16x8 multiplier s_in * s_w / s_out >= 2^14: TFLite's 64-bit "
+                           "requantization cannot shift that far",
+                           args.Where());
   params->multipliers = *multipliers;
   return QuantizedActivationBounds(args, act, out, &params->act_min, &params->act_max);
 }

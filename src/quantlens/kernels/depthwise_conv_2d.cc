@@ -220,9 +220,10 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
   if (dtype_ == ir::DType::kInt16 && wt == ir::DType::kInt8 && ot == ir::DType::kInt16) {
     // TFLite 2.9 depthwise_conv.cc EvalQuantizedPerChannel16x8.
     Int16ConvSetup setup;
+    setup.op = Int16ConvOp::kDepthwise;
     setup.out_c = g.out_c;
-    setup.channel_axis = 3;
-    setup.allow_int32_bias = false;  // depthwise_conv.cc: "bias->type != kTfLiteInt64"
+    setup.depth_multiplier_option = attrs->depth_multiplier;
+    setup.depth_multiplier = g.depth_multiplier;
     return PrepareInt16Conv(args, attrs->activation, in, w, bias, out, setup, &multipliers_,
                             &int16_params_);
   }

@@ -184,13 +184,11 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
     return Status::Ok();
   }
   if (dtype_ == ir::DType::kInt16 && wt == ir::DType::kInt8 && ot == ir::DType::kInt16) {
-    // TFLite 2.9 fully_connected.cc with int16 input: reference_integer_ops::FullyConnected;
-    // the multiplier from the float32 product of the input and weight scales, as for int8.
+    // TFLite 2.9 fully_connected.cc EvalQuantized with int16 input: reference kernel for an
+    // int64 bias or a weight zero point, ruy otherwise; float32-product multiplier as for int8.
     Int16ConvSetup setup;
+    setup.op = Int16ConvOp::kFullyConnected;
     setup.out_c = geom_.out_units;
-    setup.channel_axis = 0;
-    setup.allow_per_axis = false;
-    setup.form = MultiplierForm::kFloatProduct;
     return PrepareInt16Conv(args, attrs->activation, in, w, bias, out, setup, &multipliers_,
                             &int16_params_);
   }
