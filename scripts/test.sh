@@ -2,7 +2,7 @@
 # Installs dependencies, builds the Release and AddressSanitizer configurations and runs the whole
 # suite: Release runs every label (unit, hostile, corpus, diff); ASan/UBSan runs unit and hostile
 # tests (the malformed-file set included); then every libFuzzer target runs for a bounded time
-# (QL_FUZZ_SECONDS per target, default 120). Ends with one summary line
+# (QL_FUZZ_SECONDS per target, default 60). Ends with one summary line
 # "N passed, N failed, N skipped", also when a step fails (a failed step counts as one failure).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -59,7 +59,7 @@ if [ -f "$root/scripts/fuzz.sh" ]; then
   # A fixed seed makes the gate reproducible: the same inputs on every run, so CI does not fail
   # at random on an old finding; exploratory runs (docs/fuzzing.md) use fresh seeds.
   QL_FUZZ_SEED=${QL_FUZZ_SEED:-1} \
-    bash "$root/scripts/fuzz.sh" "${QL_FUZZ_SECONDS:-120}" --only "$targets" 2>&1 | tee "$fuzz_log"
+    bash "$root/scripts/fuzz.sh" "${QL_FUZZ_SECONDS:-60}" --only "$targets" 2>&1 | tee "$fuzz_log"
   fuzz_status=${PIPESTATUS[0]}
   # fuzz.sh's summary: one line per target, "  fuzz_npy  execs N cov N ft N exec/s N ok|FAILED (...)".
   fuzz_ok=$(grep -cE '^  fuzz_[a-z0-9_]+ +execs .* ok$' "$fuzz_log")

@@ -134,5 +134,21 @@ TEST(FuzzRegression, JpegHuffmanTableAfterFillBytes) {
   EXPECT_NE(img.status().message().find("declares 288 codes"), std::string::npos) << img.status().message();
 }
 
+// fuzz_image (timeout): a 56-byte BMP declaring 8 x 2,883,592 pixels of 24 bits with compression
+// 0xED000000. stb_image decodes any non-RLE code as raw rows and filled 69 MB with zeros past the
+// end of the file; the truncation guard only looked at codes 0 and 3.
+TEST(FuzzRegression, BmpWithUnknownCompressionAndMissingRows) {
+  const unsigned char bmp[] = {
+      0x42, 0x4d, 0x36, 0x01, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x36, 0x00, 0x00, 0x00, 0x28, 0x00,
+      0x00, 0x00, 0x08, 0x00, 0x00, 0x00, 0x08, 0x00, 0x2c, 0x00, 0x01, 0x00, 0x18, 0x00, 0x00, 0x00,
+      0x00, 0xed, 0x00, 0x00, 0x00, 0x00, 0x6f, 0x6e, 0x6c, 0x79, 0x20, 0x38, 0x2d, 0x62, 0x69, 0x74,
+      0x13, 0x0b, 0x00, 0x00, 0x13, 0x0b, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};
+  const std::string path = ::testing::TempDir() + "/ql_bmp_unknown_compression.bmp";
+  std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(bmp), sizeof(bmp));
+  auto img = io::DecodeImage(path, 3);
+  ASSERT_FALSE(img.ok());
+  EXPECT_NE(img.status().message().find("truncated"), std::string::npos) << img.status().message();
+}
+
 }  // namespace
 }  // namespace ql
