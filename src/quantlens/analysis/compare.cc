@@ -75,7 +75,34 @@ Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph&
     shapes.push_back(ref.input(i).shape);
     cand_specs.push_back(io::MakeInputSpec(candidate.tensors[candidate.inputs[i]], i, cand.input(i).shape));
   }
-  QL_ASSIGN_OR_RETURN(auto source, io::OpenSampleSource(options.data, reference, shapes, options.data_options));
+  std::vector<io::InputSpec> ref_specs;
+  for (int i = 0; i < ref.num_inputs(); ++i)
+    ref_specs.push_back(io::MakeInputSpec(reference.tensors[reference.inputs[i]], i, ref.input(i).shape));
+  // Data that does not fit a quantized reference input as it is (uint8 pixels for an int8 input)
+  // is read as float values and quantized with each model's own input parameters, as a float
+  // reference's data is for an integer candidate.
+  ir::Graph float_view;
+  bool via_float = false;
+  auto opened = io::OpenSampleSource(options.data, reference, shapes, options.data_options);
+  // Values are checked as samples are read: a first sample that does not fit counts as a refusal.
+  Status first = opened.ok() && (*opened)->num_samples() > 0 ? (*opened)->Get(0).status() : Status::Ok();
+  if (!opened.ok() || !first.ok()) {
+    if (opened.ok()) opened = first;
+    bool quantized_input = false;
+    for (int t : reference.inputs)
+      quantized_input |= ir::IsInteger(reference.tensors[t].dtype) && !reference.tensors[t].quant.empty();
+    if (!quantized_input) return opened.status();
+    float_view = reference;
+    for (int t : float_view.inputs) {
+      float_view.tensors[t].dtype = ir::DType::kFloat32;
+      float_view.tensors[t].quant = {};
+    }
+    auto retry = io::OpenSampleSource(options.data, float_view, shapes, options.data_options);
+    if (!retry.ok()) return opened.status();
+    opened = std::move(retry);
+    via_float = true;
+  }
+  std::unique_ptr<io::SampleSource> source = std::move(opened).value();
 
   CompareResult res;
   res.data_description = source->description();
@@ -85,9 +112,15 @@ Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph&
     QL_ASSIGN_OR_RETURN(std::vector<io::Array> in, source->Get(s));
     const std::string where = fmt::format("{} sample {}", options.data, s);
     for (int i = 0; i < ref.num_inputs(); ++i) {
-      QL_RETURN_IF_ERROR(ref.SetInput(i, in[i].data.data(), in[i].data.size()).WithContext("reference: "));
-      QL_ASSIGN_OR_RETURN(io::Array c, ForCandidate(in[i], reference.tensors[reference.inputs[i]],
-                                                    cand_specs[i], where));
+      const ir::Graph& data_graph = via_float ? float_view : reference;
+      const ir::Tensor& data_tensor = data_graph.tensors[data_graph.inputs[i]];
+      if (via_float) {
+        QL_ASSIGN_OR_RETURN(io::Array r, ForCandidate(in[i], data_tensor, ref_specs[i], where));
+        QL_RETURN_IF_ERROR(ref.SetInput(i, r.data.data(), r.data.size()).WithContext("reference: "));
+      } else {
+        QL_RETURN_IF_ERROR(ref.SetInput(i, in[i].data.data(), in[i].data.size()).WithContext("reference: "));
+      }
+      QL_ASSIGN_OR_RETURN(io::Array c, ForCandidate(in[i], data_tensor, cand_specs[i], where));
       QL_RETURN_IF_ERROR(cand.SetInput(i, c.data.data(), c.data.size()).WithContext("candidate: "));
     }
     QL_RETURN_IF_ERROR(ref.Invoke().WithContext("reference: "));
