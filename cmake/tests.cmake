@@ -23,22 +23,10 @@ endfunction()
 ql_add_test_dir(unit unit)
 ql_add_test_dir(hostile hostile)
 
-# The generator of the checked-in malformed-file set (tests/malformed); malformed_files_test
-# checks that it reproduces the set byte for byte and runs the CLI on every file.
-# It builds models with flatbuffers' object API, which the project's generated schema header
-# includes (flatc --gen-object-api in CMakeLists.txt).
-find_package(ZLIB REQUIRED)
-file(GLOB QL_MAKE_MALFORMED_SOURCES CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tools/make_malformed/*.cc)
-add_executable(make_malformed ${QL_MAKE_MALFORMED_SOURCES})
-add_dependencies(make_malformed ql_schema)
-target_include_directories(make_malformed PRIVATE ${QL_GEN_DIR})
-target_include_directories(make_malformed SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS})
-target_link_libraries(make_malformed PRIVATE flatbuffers::flatbuffers ${HDF5_C_LIBRARIES}
-  nlohmann_json::nlohmann_json fmt::fmt ZLIB::ZLIB)
-if(TARGET ql_warnings)
-  target_link_libraries(make_malformed PRIVATE ql_warnings)
-endif()
-add_dependencies(malformed_files_test make_malformed quantlens_cli)
+# The malformed-file set (cmake/malformed.cmake) is generated before the test is built: test
+# discovery reads its expected.tsv.
+add_dependencies(malformed_files_test malformed_set make_malformed quantlens_cli)
+target_compile_definitions(malformed_files_test PRIVATE QUANTLENS_MALFORMED_DIR="${QL_MALFORMED_DIR}")
 if(NOT QUANTLENS_ASAN)
   ql_add_test_dir(corpus corpus)
   if(QUANTLENS_TFLITE_C_DIR)

@@ -4,7 +4,7 @@
 # Builds the libFuzzer targets (build/fuzz: clang, ASan + UBSan + coverage) and runs each one,
 # bounded by time (default 120 s per target) or by a number of executions (--runs N), from seed
 # folders made in a temporary directory (small corpus models from ../shared, the repository's
-# tests/malformed files, and tiny files generated here). Prints, per target, the executions, the
+# the malformed-file set of tools/make_malformed, and tiny files generated here). Prints, per target, the executions, the
 # final coverage (libFuzzer's cov: and ft:), exec/s and whether it crashed. Crash, leak, timeout
 # and OOM reproducers go to build/fuzz/artifacts/. Exits 1 if any target failed.
 #
@@ -40,7 +40,7 @@ build=$root/build/fuzz
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DQUANTLENS_FUZZ=ON -DQUANTLENS_TESTS=OFF -DQUANTLENS_WERROR=OFF \
   -DQUANTLENS_SHARED_DIR="$shared" >/dev/null
-ninja -C "$build" -j"${QL_FUZZ_JOBS:-$(nproc)}" fuzz_all
+ninja -C "$build" -j"${QL_FUZZ_JOBS:-$(nproc)}" fuzz_all make_malformed
 mkdir -p "$build/artifacts"
 
 # --- seeds (temporary; nothing is written into the repository or ../shared) ----------------------
@@ -59,7 +59,9 @@ copy_seeds() {  # copy_seeds DEST MAX_KB DIR [NAME_GLOB...]
     done
   done
 }
-malformed=$root/tests/malformed
+# The malformed-file set (tools/make_malformed), generated for this run: it is not checked in.
+malformed=$tmp/malformed
+"$build/make_malformed" "$malformed" >/dev/null
 copy_seeds "$seeds/tflite" 1024 "$shared/corpus" '*.tflite'
 copy_seeds "$seeds/tflite" 1024 "$malformed" '*.tflite'
 copy_seeds "$seeds/keras_h5" 2048 "$shared/corpus" '*.h5'

@@ -1,8 +1,8 @@
-// The checked-in malformed-file set (tests/malformed, written by tools/make_malformed/) through
-// the command line, one test per file: exit status 2, exactly one line "quantlens: <file>: ..."
-// that contains the rule the file breaks, and nothing from a sanitizer (CI runs this file in the
-// AddressSanitizer/UBSan build too). The valid files the cases start from must run cleanly, and
-// the generator must reproduce the set byte for byte, so the set provably comes from it.
+// The malformed-file set (written into the build tree by tools/make_malformed/ before this test
+// is built, cmake/malformed.cmake) through the command line, one test per file: exit status 2,
+// exactly one line "quantlens: <file>: ..." that contains the rule the file breaks, and nothing
+// from a sanitizer (CI runs this file in the AddressSanitizer/UBSan build too). The valid files
+// the cases start from must run cleanly, and the generator must write the same bytes every time.
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,7 +22,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSetDir = fs::path(QUANTLENS_SOURCE_DIR) / "tests" / "malformed";
+const fs::path kSetDir = QUANTLENS_MALFORMED_DIR;
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
@@ -162,8 +162,9 @@ TEST(MalformedSet, AtLeastFiftyFilesPerFormatAndSmall) {
   EXPECT_LT(bytes, uintmax_t{2} << 20);
 }
 
-// Regenerating into a fresh folder gives exactly the checked-in files, byte for byte.
-TEST(MalformedSet, GeneratorReproducesTheCheckedInSet) {
+// Regenerating into a fresh folder gives exactly the build's set, byte for byte: the generator is
+// deterministic, so every run tests the same files.
+TEST(MalformedSet, GeneratorIsDeterministic) {
   const fs::path out = fs::temp_directory_path() / fmt::format("ql_malformed_regen_{}", ::getpid());
   fs::remove_all(out);
   const std::string cmd = fmt::format("{} {} >/dev/null", Quote(QUANTLENS_MAKE_MALFORMED_PATH), Quote(out.string()));
@@ -178,13 +179,13 @@ TEST(MalformedSet, GeneratorReproducesTheCheckedInSet) {
   for (const auto& [rel, path] : want) {
     auto it = have.find(rel);
     if (it == have.end()) {
-      ADD_FAILURE() << rel << " is generated but not checked in";
+      ADD_FAILURE() << rel << " is generated now but was not in the build's set";
       continue;
     }
-    EXPECT_TRUE(Slurp(path) == Slurp(it->second)) << rel << " differs from the generator's output";
+    EXPECT_TRUE(Slurp(path) == Slurp(it->second)) << rel << " differs between two runs of the generator";
   }
   for (const auto& [rel, path] : have)
-    EXPECT_TRUE(want.count(rel)) << rel << " is checked in but the generator does not write it";
+    EXPECT_TRUE(want.count(rel)) << rel << " was in the build's set but the generator no longer writes it";
   fs::remove_all(out);
 }
 

@@ -167,12 +167,13 @@ substring of the one-line error naming the broken rule; a fifth column `pending:
 case whose fix is not made yet (its test is skipped). `baselines.tsv` lists the valid files,
 which must run cleanly.
 
-Regenerate (from the repository root, after building):
+The build writes this folder (build/<kind>/malformed, cmake/malformed.cmake) whenever the
+generator changes; nothing of it is checked in. By hand, after building:
 
-    build/release/make_malformed tests/malformed
+    build/release/make_malformed OUT_DIR
 
 `tests/hostile/malformed_files_test.cc` runs every file through the CLI (also under
-ASan/UBSan) and checks that the generator reproduces this folder byte for byte.
+ASan/UBSan) and checks that the generator writes the same bytes every time.
 )"));
     for (const auto& [dir, n] : count_) std::printf("%-8s %d files\n", dir.c_str(), n);
   }

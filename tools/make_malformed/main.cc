@@ -1,4 +1,4 @@
-// make_malformed OUT_DIR: writes the malformed-file set checked in under tests/malformed.
+// make_malformed OUT_DIR: writes the malformed-file set (the build puts it in build/<kind>/malformed).
 //
 // Every file is built here from scratch (flatbuffers object API for .tflite, the HDF5 C API for
 // Keras .h5 and model.weights.h5, a small zip writer for .keras and .npz, hand-made PNG, JPEG and
@@ -54,7 +54,7 @@ using namespace make_malformed;  // NOLINT: the tool's own namespace
 
 int main(int argc, char** argv) {
   if (argc != 2) {
-    std::fprintf(stderr, "usage: make_malformed OUT_DIR\n  writes the malformed-file set (see tests/malformed)\n");
+    std::fprintf(stderr, "usage: make_malformed OUT_DIR\n  writes the malformed-file set (see cmake/malformed.cmake)\n");
     return 2;
   }
   const fs::path root = argv[1];
