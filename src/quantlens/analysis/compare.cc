@@ -46,13 +46,12 @@ Result<io::Array> ForCandidate(const io::Array& a, const ir::Tensor& from, const
 
 }  // namespace
 
-Result<io::Array> SampleForCandidate(const io::Array& sample, const ir::Tensor& reference_input,
-                                     const io::InputSpec& spec, const std::string& where) {
-  return ForCandidate(sample, reference_input, spec, where);
-}
 
-Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph& candidate,
-                                    const CompareOptions& options) {
+Result<std::unique_ptr<ModelPair>> ModelPair::Open(const ir::Graph& reference, const ir::Graph& candidate,
+                                                   const CompareOptions& options, bool same_outputs) {
+  std::unique_ptr<ModelPair> p(new ModelPair());
+  p->reference_graph_ = &reference;
+  p->data_ = options.data;
   rt::InterpreterOptions ro, co;
   ro.profile = options.reference_profile;
   co.profile = options.candidate_profile;
@@ -60,29 +59,23 @@ Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph&
   if (!ref_or.ok()) return ref_or.status().WithContext("reference: ");
   auto cand_or = rt::Interpreter::Create(candidate, co);
   if (!cand_or.ok()) return cand_or.status().WithContext("candidate: ");
-  rt::Interpreter& ref = **ref_or;
-  rt::Interpreter& cand = **cand_or;
+  p->ref_ = std::move(*ref_or);
+  p->cand_ = std::move(*cand_or);
+  rt::Interpreter& ref = *p->ref_;
+  rt::Interpreter& cand = *p->cand_;
   if (ref.num_inputs() != cand.num_inputs())
     return InvalidArgument("the reference has {} input(s) and the candidate {}", ref.num_inputs(),
                            cand.num_inputs());
-  if (ref.num_outputs() != cand.num_outputs())
+  if (same_outputs && ref.num_outputs() != cand.num_outputs())
     return InvalidArgument("the reference has {} output(s) and the candidate {}", ref.num_outputs(),
                            cand.num_outputs());
 
   std::vector<ir::Shape> shapes;
-  std::vector<io::InputSpec> cand_specs;
   for (int i = 0; i < ref.num_inputs(); ++i) {
     shapes.push_back(ref.input(i).shape);
-    cand_specs.push_back(io::MakeInputSpec(candidate.tensors[candidate.inputs[i]], i, cand.input(i).shape));
+    p->ref_specs_.push_back(io::MakeInputSpec(reference.tensors[reference.inputs[i]], i, ref.input(i).shape));
+    p->cand_specs_.push_back(io::MakeInputSpec(candidate.tensors[candidate.inputs[i]], i, cand.input(i).shape));
   }
-  std::vector<io::InputSpec> ref_specs;
-  for (int i = 0; i < ref.num_inputs(); ++i)
-    ref_specs.push_back(io::MakeInputSpec(reference.tensors[reference.inputs[i]], i, ref.input(i).shape));
-  // Data that does not fit a quantized reference input as it is (uint8 pixels for an int8 input)
-  // is read as float values and quantized with each model's own input parameters, as a float
-  // reference's data is for an integer candidate.
-  ir::Graph float_view;
-  bool via_float = false;
   auto opened = io::OpenSampleSource(options.data, reference, shapes, options.data_options);
   // Values are checked as samples are read: a first sample that does not fit counts as a refusal.
   Status first = opened.ok() && (*opened)->num_samples() > 0 ? (*opened)->Get(0).status() : Status::Ok();
@@ -92,37 +85,51 @@ Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph&
     for (int t : reference.inputs)
       quantized_input |= ir::IsInteger(reference.tensors[t].dtype) && !reference.tensors[t].quant.empty();
     if (!quantized_input) return opened.status();
-    float_view = reference;
-    for (int t : float_view.inputs) {
-      float_view.tensors[t].dtype = ir::DType::kFloat32;
-      float_view.tensors[t].quant = {};
+    p->float_view_ = reference;
+    for (int t : p->float_view_.inputs) {
+      p->float_view_.tensors[t].dtype = ir::DType::kFloat32;
+      p->float_view_.tensors[t].quant = {};
     }
-    auto retry = io::OpenSampleSource(options.data, float_view, shapes, options.data_options);
+    auto retry = io::OpenSampleSource(options.data, p->float_view_, shapes, options.data_options);
     if (!retry.ok()) return opened.status();
     opened = std::move(retry);
-    via_float = true;
+    p->via_float_ = true;
   }
-  std::unique_ptr<io::SampleSource> source = std::move(opened).value();
+  p->source_ = std::move(opened).value();
+  return p;
+}
+
+Status ModelPair::Feed(int64_t s) {
+  QL_ASSIGN_OR_RETURN(std::vector<io::Array> in, source_->Get(s));
+  const std::string where = fmt::format("{} sample {}", data_, s);
+  const ir::Graph& data_graph = via_float_ ? float_view_ : *reference_graph_;
+  for (int i = 0; i < ref_->num_inputs(); ++i) {
+    const ir::Tensor& data_tensor = data_graph.tensors[data_graph.inputs[i]];
+    if (via_float_) {
+      QL_ASSIGN_OR_RETURN(io::Array r, ForCandidate(in[i], data_tensor, ref_specs_[i], where));
+      QL_RETURN_IF_ERROR(ref_->SetInput(i, r.data.data(), r.data.size()).WithContext("reference: "));
+    } else {
+      QL_RETURN_IF_ERROR(ref_->SetInput(i, in[i].data.data(), in[i].data.size()).WithContext("reference: "));
+    }
+    QL_ASSIGN_OR_RETURN(io::Array c, ForCandidate(in[i], data_tensor, cand_specs_[i], where));
+    QL_RETURN_IF_ERROR(cand_->SetInput(i, c.data.data(), c.data.size()).WithContext("candidate: "));
+  }
+  return Status::Ok();
+}
+
+Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph& candidate,
+                                    const CompareOptions& options) {
+  QL_ASSIGN_OR_RETURN(auto pair, ModelPair::Open(reference, candidate, options, /*same_outputs=*/true));
+  rt::Interpreter& ref = pair->reference();
+  rt::Interpreter& cand = pair->candidate();
+  io::SampleSource& source = pair->source();
 
   CompareResult res;
-  res.data_description = source->description();
-  res.num_samples = source->num_samples();
+  res.data_description = source.description();
+  res.num_samples = source.num_samples();
   std::vector<OutputAccumulator> acc(static_cast<size_t>(ref.num_outputs()));
   for (int64_t s = 0; s < res.num_samples; ++s) {
-    QL_ASSIGN_OR_RETURN(std::vector<io::Array> in, source->Get(s));
-    const std::string where = fmt::format("{} sample {}", options.data, s);
-    for (int i = 0; i < ref.num_inputs(); ++i) {
-      const ir::Graph& data_graph = via_float ? float_view : reference;
-      const ir::Tensor& data_tensor = data_graph.tensors[data_graph.inputs[i]];
-      if (via_float) {
-        QL_ASSIGN_OR_RETURN(io::Array r, ForCandidate(in[i], data_tensor, ref_specs[i], where));
-        QL_RETURN_IF_ERROR(ref.SetInput(i, r.data.data(), r.data.size()).WithContext("reference: "));
-      } else {
-        QL_RETURN_IF_ERROR(ref.SetInput(i, in[i].data.data(), in[i].data.size()).WithContext("reference: "));
-      }
-      QL_ASSIGN_OR_RETURN(io::Array c, ForCandidate(in[i], data_tensor, cand_specs[i], where));
-      QL_RETURN_IF_ERROR(cand.SetInput(i, c.data.data(), c.data.size()).WithContext("candidate: "));
-    }
+    QL_RETURN_IF_ERROR(pair->Feed(s));
     QL_RETURN_IF_ERROR(ref.Invoke().WithContext("reference: "));
     QL_RETURN_IF_ERROR(cand.Invoke().WithContext("candidate: "));
     for (int k = 0; k < ref.num_outputs(); ++k) {
@@ -134,7 +141,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph&
         return InvalidArgument("output {}: the reference gives {} values ({}) and the candidate {} "
                                "({})", k, r.size(), ir::ShapeToString(ro_t.shape), c.size(),
                                ir::ShapeToString(co_t.shape));
-      acc[k].Add(s, r, c, source->Label(s));
+      acc[k].Add(s, r, c, source.Label(s));
     }
     if (options.progress) options.progress(s + 1, res.num_samples);
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "quantlens/io/feed.h"
 #include "quantlens/io/sample_source.h"
 #include "quantlens/ir/graph.h"
+#include "quantlens/runtime/interpreter.h"
 #include "quantlens/runtime/numerics.h"
 
 namespace ql::analysis {
@@ -42,9 +44,30 @@ Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph&
                                     const CompareOptions& options);
 
 // --- Shared with per-layer comparison (layer_compare.h) ---
-// One sample made for `reference_input` (the reference graph's input tensor), converted to the
-// candidate's input `spec` exactly as CompareModels feeds it. `where` names the sample in errors.
-Result<io::Array> SampleForCandidate(const io::Array& sample, const ir::Tensor& reference_input,
-                                     const io::InputSpec& spec, const std::string& where);
+// The two interpreters of a comparison and the samples they are fed, each model in its own input
+// type: float data is quantized with an integer model's input parameters, and data that does not
+// fit a quantized reference input as it is (uint8 pixels for an int8 input) is read as float values.
+class ModelPair {
+ public:
+  // Error when either model cannot run, when their input counts differ, or when the data cannot
+  // be read for them. With `same_outputs`, also when their output counts differ.
+  static Result<std::unique_ptr<ModelPair>> Open(const ir::Graph& reference, const ir::Graph& candidate,
+                                                 const CompareOptions& options, bool same_outputs);
+  rt::Interpreter& reference() { return *ref_; }
+  rt::Interpreter& candidate() { return *cand_; }
+  io::SampleSource& source() { return *source_; }
+  // Sets sample `s` as both models' inputs (does not invoke).
+  Status Feed(int64_t s);
+
+ private:
+  ModelPair() = default;
+  const ir::Graph* reference_graph_ = nullptr;
+  std::string data_;
+  std::unique_ptr<rt::Interpreter> ref_, cand_;
+  std::unique_ptr<io::SampleSource> source_;
+  std::vector<io::InputSpec> ref_specs_, cand_specs_;
+  ir::Graph float_view_;  // the reference with float inputs, when the data is read as float
+  bool via_float_ = false;
+};
 
 }  // namespace ql::analysis

@@ -231,18 +231,9 @@ Result<LayerAlignment> AlignLayers(const ir::Graph& reference, const ir::Graph& 
 Result<LayerCompareResult> CompareLayers(const ir::Graph& reference, const ir::Graph& candidate,
                                          const CompareOptions& options) {
   QL_ASSIGN_OR_RETURN(LayerAlignment align, AlignLayers(reference, candidate));
-  rt::InterpreterOptions ro, co;
-  ro.profile = options.reference_profile;
-  co.profile = options.candidate_profile;
-  auto ref_or = rt::Interpreter::Create(reference, ro);
-  if (!ref_or.ok()) return ref_or.status().WithContext("reference: ");
-  auto cand_or = rt::Interpreter::Create(candidate, co);
-  if (!cand_or.ok()) return cand_or.status().WithContext("candidate: ");
-  rt::Interpreter& ref = **ref_or;
-  rt::Interpreter& cand = **cand_or;
-  if (ref.num_inputs() != cand.num_inputs())
-    return InvalidArgument("the reference has {} input(s) and the candidate {}", ref.num_inputs(),
-                           cand.num_inputs());
+  QL_ASSIGN_OR_RETURN(auto model_pair, ModelPair::Open(reference, candidate, options, /*same_outputs=*/false));
+  rt::Interpreter& ref = model_pair->reference();
+  rt::Interpreter& cand = model_pair->candidate();
 
   const size_t n = align.pairs.size();
   // One sample's captured values per pair; which pairs each tensor feeds.
@@ -280,32 +271,21 @@ Result<LayerCompareResult> CompareLayers(const ir::Graph& reference, const ir::G
   ref.AddObserver(observer(ref_slots, ref_vals, ref_got));
   cand.AddObserver(observer(cand_slots, cand_vals, cand_got));
 
-  std::vector<ir::Shape> shapes;
-  std::vector<io::InputSpec> cand_specs;
-  for (int i = 0; i < ref.num_inputs(); ++i) {
-    shapes.push_back(ref.input(i).shape);
-    cand_specs.push_back(io::MakeInputSpec(candidate.tensors[candidate.inputs[i]], i, cand.input(i).shape));
-  }
-  QL_ASSIGN_OR_RETURN(auto source, io::OpenSampleSource(options.data, reference, shapes, options.data_options));
+  io::SampleSource& source = model_pair->source();
 
   LayerCompareResult res;
-  res.data_description = source->description();
-  res.num_samples = source->num_samples();
+  res.data_description = source.description();
+  res.num_samples = source.num_samples();
   res.unaligned_reference = std::move(align.unaligned_reference);
   res.unaligned_candidate = std::move(align.unaligned_candidate);
   std::vector<OutputAccumulator> acc(n);
   std::vector<bool> dead(n);  // pairs whose values could not be compared (reason below)
   std::vector<std::string> dead_reason(n);
   for (int64_t s = 0; s < res.num_samples; ++s) {
-    QL_ASSIGN_OR_RETURN(std::vector<io::Array> in, source->Get(s));
-    const std::string where = fmt::format("{} sample {}", options.data, s);
     std::fill(ref_got.begin(), ref_got.end(), false);
     std::fill(cand_got.begin(), cand_got.end(), false);
+    QL_RETURN_IF_ERROR(model_pair->Feed(s));
     for (int i = 0; i < ref.num_inputs(); ++i) {
-      QL_RETURN_IF_ERROR(ref.SetInput(i, in[i].data.data(), in[i].data.size()).WithContext("reference: "));
-      QL_ASSIGN_OR_RETURN(io::Array c, SampleForCandidate(in[i], reference.tensors[reference.inputs[i]],
-                                                          cand_specs[i], where));
-      QL_RETURN_IF_ERROR(cand.SetInput(i, c.data.data(), c.data.size()).WithContext("candidate: "));
       capture(ref_slots, ref_vals, ref_got, reference.inputs[i], ref.input(i));
       capture(cand_slots, cand_vals, cand_got, candidate.inputs[i], cand.input(i));
     }
