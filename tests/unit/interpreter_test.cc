@@ -77,6 +77,60 @@ TEST(Interpreter, RunsAndObserves) {
   }
 }
 
+// A hook substitutes op 0's output; the next op and the observers see the substituted value.
+TEST(Interpreter, HookSubstitutesAValueBeforeTheRunContinues) {
+  ir::Graph g = SmallGraph();
+  auto interp = Interpreter::Create(g);
+  ASSERT_TRUE(interp.ok()) << interp.status().message();
+  std::vector<float> x = {0, 1, 2, 3, 4, 5};
+  ASSERT_TRUE((*interp)->SetInput(0, x.data(), x.size() * 4).ok());
+  std::vector<float> computed_y, observed_y;
+  (*interp)->AddHook([&](const OpEvent& e) {
+    if (e.op_index != 0) return;
+    EXPECT_FALSE(e.folded);
+    ASSERT_EQ(e.inputs.size(), 2u);
+    EXPECT_EQ(e.inputs[0]->as<float>()[1], 1.f);
+    float* y = e.outputs[0]->mut<float>();
+    computed_y.assign(y, y + 6);
+    for (int i = 0; i < 6; ++i) y[i] = -static_cast<float>(i);
+  });
+  (*interp)->AddObserver([&](const ir::Graph&, int op, std::span<const TensorRef* const> outs) {
+    if (op == 0) observed_y.assign(outs[0]->as<float>(), outs[0]->as<float>() + 6);
+  });
+  ASSERT_TRUE((*interp)->Invoke().ok());
+  EXPECT_EQ(computed_y, (std::vector<float>{1, 3, 5, 4, 6, 8}));
+  EXPECT_EQ(observed_y, (std::vector<float>{0, -1, -2, -3, -4, -5}));
+  const float* z = (*interp)->output(0).as<float>();
+  for (int i = 0; i < 6; ++i) EXPECT_EQ(z[i], -static_cast<float>(i));
+}
+
+// The op runner evaluates one prepared op on caller buffers and leaves the interpreter alone.
+TEST(Interpreter, RunOpEvaluatesOneOpOnCallerBuffers) {
+  ir::Graph g = SmallGraph();
+  auto interp = Interpreter::Create(g);
+  ASSERT_TRUE(interp.ok()) << interp.status().message();
+  std::vector<float> x = {0, 1, 2, 3, 4, 5};
+  ASSERT_TRUE((*interp)->SetInput(0, x.data(), x.size() * 4).ok());
+  ASSERT_TRUE((*interp)->Invoke().ok());
+  std::vector<float> other = {10, 10, 10, 20, 20, 20}, out(6);
+  const void* ins[] = {other.data(), nullptr};  // nullptr: keep the constant addend
+  void* outs[] = {out.data()};
+  Status st = (*interp)->RunOp(0, ins, outs);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(out, (std::vector<float>{11, 12, 13, 21, 22, 23}));
+  EXPECT_EQ((*interp)->output(0).as<float>()[0], 1.f);  // the last Invoke's result is untouched
+  // Wrong counts, a missing output buffer and a replaced constant are errors.
+  const void* one[] = {other.data()};
+  EXPECT_FALSE((*interp)->RunOp(0, one, outs).ok());
+  void* none[] = {nullptr};
+  EXPECT_FALSE((*interp)->RunOp(0, ins, none).ok());
+  const void* constant[] = {other.data(), other.data()};
+  Status c = (*interp)->RunOp(0, constant, outs);
+  EXPECT_FALSE(c.ok());
+  EXPECT_NE(c.message().find("constant"), std::string::npos) << c.message();
+  EXPECT_FALSE((*interp)->RunOp(7, ins, outs).ok());
+}
+
 TEST(Interpreter, WrongInputSizeIsAnError) {
   ir::Graph g = SmallGraph();
   auto interp = Interpreter::Create(g);

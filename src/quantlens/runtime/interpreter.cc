@@ -233,12 +233,60 @@ Status Interpreter::Invoke() {
   for (int i = 0; i < nops; ++i) {
     KernelArgs args = ArgsFor(i);
     if (!op_static_[i]) QL_RETURN_IF_ERROR(WithOpContext(kernels_[i]->Eval(args), args));
+    if (!hooks_.empty()) {
+      const OpEvent event{graph_, i, static_cast<bool>(op_static_[i]), args.inputs, args.outputs};
+      for (auto& hook : hooks_) hook(event);
+    }
     if (!observers_.empty()) {
       std::span<const TensorRef* const> outs(op_outputs_[i].data(), op_outputs_[i].size());
       for (auto& obs : observers_) obs(graph_, i, outs);
     }
   }
   return Status::Ok();
+}
+
+Status Interpreter::RunOp(int op_index, std::span<const void* const> inputs,
+                          std::span<void* const> outputs) {
+  if (op_index < 0 || op_index >= static_cast<int>(graph_.ops.size()))
+    return InvalidArgument("{}: op {} does not exist (the model has {})", ModelName(graph_), op_index,
+                           graph_.ops.size());
+  const size_t ni = op_inputs_[op_index].size(), no = op_outputs_[op_index].size();
+  if (inputs.size() != ni || outputs.size() != no)
+    return InvalidArgument("{}: {} has {} input(s) and {} output(s); RunOp got {} and {}",
+                           ModelName(graph_), graph_.OpLabel(op_index), ni, no, inputs.size(),
+                           outputs.size());
+  // Copies of the prepared tensor views, rebound to the caller's memory: the kernel sees the same
+  // shapes and quantization it was prepared with.
+  std::vector<TensorRef> in_copies(ni), out_copies(no);
+  std::vector<const TensorRef*> in_ptrs(ni, nullptr);
+  std::vector<TensorRef*> out_ptrs(no, nullptr);
+  for (size_t k = 0; k < ni; ++k) {
+    const TensorRef* held = op_inputs_[op_index][k];
+    if (!held) {
+      if (inputs[k])
+        return InvalidArgument("{}: {} input {} is omitted in the model; RunOp cannot supply it",
+                               ModelName(graph_), graph_.OpLabel(op_index), k);
+      continue;
+    }
+    // Kernels may precompute from static inputs at Prepare (packed weights, folded shapes), so
+    // a replacement would be silently ignored: refuse it.
+    if (inputs[k] && held->is_static)
+      return InvalidArgument("{}: {} input {} '{}' is constant; RunOp replaces only activations",
+                             ModelName(graph_), graph_.OpLabel(op_index), k, held->info->name);
+    in_copies[k] = *held;
+    if (inputs[k]) in_copies[k].BindConstant(inputs[k]);
+    in_ptrs[k] = &in_copies[k];
+  }
+  for (size_t k = 0; k < no; ++k) {
+    if (!outputs[k])
+      return InvalidArgument("{}: {} output {}: RunOp needs a buffer", ModelName(graph_),
+                             graph_.OpLabel(op_index), k);
+    out_copies[k] = *op_outputs_[op_index][k];
+    out_copies[k].BindWritable(outputs[k]);
+    out_ptrs[k] = &out_copies[k];
+  }
+  KernelArgs args{graph_, graph_.ops[op_index], op_index, in_ptrs, out_ptrs, op_numerics_[op_index]};
+  return WithOpContext(kernels_[op_index]->Eval(args), args);
 }
 
 }  // namespace ql::rt

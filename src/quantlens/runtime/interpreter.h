@@ -26,6 +26,20 @@ struct InterpreterOptions {
 using NodeObserver =
     std::function<void(const ir::Graph& graph, int op_index, std::span<const TensorRef* const> outputs)>;
 
+// What an op hook sees right after op `op_index` ran: the op's inputs and outputs. A hook may
+// overwrite the data of an output (outputs[k]->mutable_data(), outputs[k]->bytes() bytes) to
+// substitute a value before the run continues: the layer debugger feeds a candidate model the
+// reference's values this way. Outputs of ops folded at prepare time (`folded`) are shared by
+// every later run and must not be written. Data pointers are valid only during the call.
+struct OpEvent {
+  const ir::Graph& graph;
+  int op_index;
+  bool folded;
+  std::span<const TensorRef* const> inputs;  // null entries: omitted optional inputs
+  std::span<TensorRef* const> outputs;
+};
+using OpHook = std::function<void(const OpEvent& event)>;
+
 class Interpreter {
  public:
   // Prepares `graph` for running. The graph must outlive the interpreter. Errors name the op.
@@ -46,8 +60,21 @@ class Interpreter {
   // Output i after Invoke.
   const TensorRef& output(int i) const { return *refs_[graph_.outputs[i]]; }
 
+  // Observers and hooks run after each op in the order added, hooks first (so observers see
+  // substituted values).
   void AddObserver(NodeObserver observer) { observers_.push_back(std::move(observer)); }
-  void ClearObservers() { observers_.clear(); }
+  void AddHook(OpHook hook) { hooks_.push_back(std::move(hook)); }
+  void ClearObservers() {
+    observers_.clear();
+    hooks_.clear();
+  }
+
+  // The op runner: evaluates op `op_index`'s prepared kernel once more on caller buffers, with
+  // the shapes, parameters and tables of this interpreter's Prepare. `inputs[k]` replaces the
+  // data of input k (nullptr keeps what the interpreter holds: weights, or the value of the last
+  // Invoke); `outputs[k]` receives output k and must hold tensor_shape() of it in its dtype.
+  // Nothing the interpreter holds changes. Error when the counts do not match the op's.
+  Status RunOp(int op_index, std::span<const void* const> inputs, std::span<void* const> outputs);
 
   OpNumerics op_numerics(int op_index) const { return op_numerics_[op_index]; }
   // Planned activation memory (the shared arena) and memory for tensors folded at prepare time.
@@ -78,6 +105,7 @@ class Interpreter {
   size_t arena_bytes_ = 0;
   size_t static_bytes_ = 0;
   std::vector<NodeObserver> observers_;
+  std::vector<OpHook> hooks_;
 };
 
 // Which arithmetic each op of `graph` runs with under `profile`.
