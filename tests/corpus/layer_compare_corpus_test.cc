@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "quantlens/analysis/compare.h"
 #include "quantlens/analysis/layer_compare.h"
 #include "quantlens/formats/keras/reader.h"
 #include "quantlens/formats/tflite/reader.h"
@@ -33,6 +34,7 @@ class ResNet8Layers : public ::testing::Test {
     CompareOptions o;
     o.data = kCorpus + "/cifar10/test.npz";
     o.data_options.max_samples = 20;
+    o.layers = true;
     return o;
   }
   ir::Graph keras_;
@@ -49,7 +51,7 @@ TEST_F(ResNet8Layers, ConvertedModelAlignsByLayerMap) {
   ASSERT_TRUE(cand.ok()) << cand.status().message();
   ASSERT_FALSE(cand->layer_outputs.empty()) << "no quantlens_layer_map in the written file";
 
-  auto r = CompareLayers(keras_, *cand, Opts());
+  auto r = CompareModels(keras_, *cand, Opts());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->num_samples, 20);
   // Every layer whose output survives conversion (is in the candidate's map) is aligned by it.
@@ -67,10 +69,10 @@ TEST_F(ResNet8Layers, ConvertedModelAlignsByLayerMap) {
   // The float input is identical; every quantized layer has a finite SQNR, high at first and
   // lower (never higher by much) at the end: error accumulates through the network.
   ASSERT_EQ(r->layers.front().pair.layer, "input_1");
-  EXPECT_TRUE(std::isinf(r->layers.front().metrics.sqnr_db));
+  EXPECT_TRUE(std::isinf(r->layers.front().accumulated.sqnr_db));
   double first = 0, last = 0;
   for (size_t i = 1; i < r->layers.size(); ++i) {
-    const auto& m = r->layers[i].metrics;
+    const auto& m = r->layers[i].accumulated;
     EXPECT_TRUE(std::isfinite(m.sqnr_db)) << r->layers[i].pair.layer;
     EXPECT_GT(m.sqnr_db, 10) << r->layers[i].pair.layer;
     EXPECT_LT(m.sqnr_db, 60) << r->layers[i].pair.layer;
@@ -78,14 +80,24 @@ TEST_F(ResNet8Layers, ConvertedModelAlignsByLayerMap) {
     last = m.sqnr_db;
   }
   EXPECT_LT(last, first);
-  EXPECT_EQ(WorstSqnrDrops(*r, 3).size(), 3u);
+  // Every quantized layer adds error of its own (isolated) and is ranked; the input adds none.
+  EXPECT_EQ(r->layers.front().rank, 0);
+  for (size_t i = 1; i < r->layers.size(); ++i) {
+    EXPECT_GT(r->layers[i].rank, 0) << r->layers[i].pair.layer;
+    ASSERT_TRUE(r->layers[i].isolated.has_value()) << r->layers[i].pair.layer;
+    // A layer fed the reference's values is at least as close as the same layer end to end.
+    EXPECT_GE(r->layers[i].isolated->sqnr_db + 0.5, r->layers[i].accumulated.sqnr_db) << r->layers[i].pair.layer;
+  }
+  // quantlens's own conversion has a float reference: the budget is there and its shares sum to 1.
+  ASSERT_TRUE(r->budget.has_value()) << r->budget_note;
+  EXPECT_NEAR(r->budget->weight.share + r->budget->activation.share + r->budget->kernel.share, 1.0, 1e-9);
 }
 
 TEST_F(ResNet8Layers, TensorFlowFileAlignsByTensorNames) {
   auto cand = tflite::ReadTfliteFile(kTfQuant);
   ASSERT_TRUE(cand.ok()) << cand.status().message();
   ASSERT_TRUE(cand->layer_outputs.empty());
-  auto r = CompareLayers(keras_, *cand, Opts());
+  auto r = CompareModels(keras_, *cand, Opts());
   ASSERT_TRUE(r.ok()) << r.status().message();
   // 16 of ResNet-8's 30 layer outputs survive TensorFlow's fusions (conv + batch norm + relu,
   // add + relu); most are found by converter names, input and output by position.
@@ -94,8 +106,8 @@ TEST_F(ResNet8Layers, TensorFlowFileAlignsByTensorNames) {
   for (const auto& l : r->layers) {
     if (l.pair.method == AlignMethod::kConverterName) ++by_name;
     if (l.pair.layer != "input_1") {
-      EXPECT_TRUE(std::isfinite(l.metrics.sqnr_db)) << l.pair.layer;
-      EXPECT_GT(l.metrics.sqnr_db, 10) << l.pair.layer << " aligned with " << l.candidate_name;
+      EXPECT_TRUE(std::isfinite(l.accumulated.sqnr_db)) << l.pair.layer;
+      EXPECT_GT(l.accumulated.sqnr_db, 10) << l.pair.layer << " aligned with " << l.candidate_name;
     }
   }
   EXPECT_GE(by_name, 12u);
@@ -118,15 +130,15 @@ TEST_F(ResNet8Layers, QuantizedReferenceAlignsOutputThroughDequantize) {
   ASSERT_TRUE(ref.ok()) << ref.status().message();
   auto cand = tflite::ReadTfliteFile(kTfQuant);
   ASSERT_TRUE(cand.ok()) << cand.status().message();
-  auto r = CompareLayers(*ref, *cand, Opts());
+  auto r = CompareModels(*ref, *cand, Opts());
   ASSERT_TRUE(r.ok()) << r.status().message();
   ASSERT_FALSE(r->layers.empty());
-  const LayerComparison& last = r->layers.back();
+  const LayerReport& last = r->layers.back();
   EXPECT_EQ(last.pair.layer, "dense");
   EXPECT_EQ(last.pair.method, AlignMethod::kGraphIO);
   EXPECT_EQ(last.pair.candidate_tensor, cand->outputs[0]);
-  EXPECT_TRUE(std::isfinite(last.metrics.sqnr_db));
-  EXPECT_GT(last.metrics.sqnr_db, 5);
+  EXPECT_TRUE(std::isfinite(last.accumulated.sqnr_db));
+  EXPECT_GT(last.accumulated.sqnr_db, 5);
 }
 
 }  // namespace

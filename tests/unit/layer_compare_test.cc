@@ -1,6 +1,7 @@
 // Per-layer comparison on small hand-built graphs: x -> ADD "a" -> ADD "b" -> ADD "c", with the
 // candidate's "b" constant perturbed: the SQNR drop must point at "b". Alignment by layer map,
 // by exact tensor names and by TensorFlow converter names.
+#include "quantlens/analysis/compare.h"
 #include "quantlens/analysis/layer_compare.h"
 
 #include <cmath>
@@ -59,13 +60,16 @@ CompareOptions Opts() {
   CompareOptions o;
   o.data = "random:1";
   o.data_options.max_samples = 4;
+  o.layers = true;
   return o;
 }
 
-TEST(LayerCompare, PerturbedLayerHasTheLargestDrop) {
+// The isolated error (each layer fed the reference's values) is zero everywhere but at "b", which
+// is ranked first; a constant offset on some channels is a folding error.
+TEST(LayerCompare, PerturbedLayerIsRankedFirstWithItsCause) {
   const ir::Graph ref = Chain({"a", "b", "c"}, 0.f, true);
   const ir::Graph cand = Chain({"a", "b", "c"}, 0.3f, true);
-  auto r = CompareLayers(ref, cand, Opts());
+  auto r = CompareModels(ref, cand, Opts());
   ASSERT_TRUE(r.ok()) << r.status().message();
   EXPECT_EQ(r->num_samples, 4);
   ASSERT_EQ(r->layers.size(), 3u);
@@ -73,13 +77,24 @@ TEST(LayerCompare, PerturbedLayerHasTheLargestDrop) {
   EXPECT_TRUE(r->unaligned_candidate.empty());
   EXPECT_EQ(r->layers[0].pair.layer, "a");
   EXPECT_EQ(r->layers[0].pair.method, AlignMethod::kLayerMap);
-  EXPECT_TRUE(std::isinf(r->layers[0].metrics.sqnr_db));  // identical before the perturbation
-  EXPECT_EQ(r->layers[0].metrics.max_abs, 0);
-  EXPECT_TRUE(std::isfinite(r->layers[1].metrics.sqnr_db));
-  EXPECT_NEAR(r->layers[1].metrics.max_abs, 0.3, 1e-6);
-  const auto worst = WorstSqnrDrops(*r, 3);
-  ASSERT_FALSE(worst.empty());
-  EXPECT_EQ(r->layers[worst[0]].pair.layer, "b");
+  EXPECT_TRUE(std::isinf(r->layers[0].accumulated.sqnr_db));  // identical before the perturbation
+  EXPECT_EQ(r->layers[0].accumulated.max_abs, 0);
+  EXPECT_TRUE(std::isfinite(r->layers[1].accumulated.sqnr_db));
+  EXPECT_NEAR(r->layers[1].accumulated.max_abs, 0.3, 1e-6);
+  // "c" inherits b's error (accumulated) but adds none of its own (isolated).
+  EXPECT_NEAR(r->layers[2].accumulated.max_abs, 0.3, 1e-6);
+  ASSERT_TRUE(r->layers[2].isolated.has_value());
+  EXPECT_EQ(r->layers[2].isolated->max_abs, 0);
+  EXPECT_EQ(r->layers[0].rank, 0);
+  EXPECT_EQ(r->layers[1].rank, 1);
+  EXPECT_EQ(r->layers[2].rank, 0);
+  EXPECT_EQ(r->layers[1].cause, Cause::kFolding) << r->layers[1].evidence;
+  EXPECT_NEAR(r->layers[1].isolated->mean_error, 0.15, 1e-6);  // +0.3 on 2 of 4 channels
+  EXPECT_NEAR(r->layers[1].isolated->channel_bias_share, 1.0, 1e-9);
+  EXPECT_EQ(r->layers[2].cause, Cause::kNone);
+  // Output metrics come from the same runs.
+  ASSERT_EQ(r->outputs.size(), 1u);
+  EXPECT_NEAR(r->outputs[0].metrics.max_abs, 0.3, 1e-6);
 }
 
 TEST(LayerCompare, AlignsByTensorAndConverterNames) {
@@ -95,9 +110,9 @@ TEST(LayerCompare, AlignsByTensorAndConverterNames) {
   // "c" is the graph output: aligned by position before names are tried.
   EXPECT_EQ(al->pairs[2].method, AlignMethod::kGraphIO);
   EXPECT_EQ(al->pairs[2].candidate_tensor, cand.outputs[0]);
-  auto r = CompareLayers(ref, cand, Opts());
+  auto r = CompareModels(ref, cand, Opts());
   ASSERT_TRUE(r.ok()) << r.status().message();
-  for (const auto& l : r->layers) EXPECT_TRUE(std::isinf(l.metrics.sqnr_db)) << l.pair.layer;
+  for (const auto& l : r->layers) EXPECT_TRUE(std::isinf(l.accumulated.sqnr_db)) << l.pair.layer;
 }
 
 TEST(LayerCompare, ReportsUnalignedLayersAndSizeMismatches) {

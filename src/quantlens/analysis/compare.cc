@@ -52,6 +52,8 @@ Result<std::unique_ptr<ModelPair>> ModelPair::Open(const ir::Graph& reference, c
   std::unique_ptr<ModelPair> p(new ModelPair());
   p->reference_graph_ = &reference;
   p->data_ = options.data;
+  p->data_scale_ = options.data_scale;
+  p->data_offset_ = options.data_offset;
   rt::InterpreterOptions ro, co;
   ro.profile = options.reference_profile;
   co.profile = options.candidate_profile;
@@ -101,6 +103,15 @@ Result<std::unique_ptr<ModelPair>> ModelPair::Open(const ir::Graph& reference, c
 
 Status ModelPair::Feed(int64_t s) {
   QL_ASSIGN_OR_RETURN(std::vector<io::Array> in, source_->Get(s));
+  if (data_scale_ != 1 || data_offset_ != 0) {
+    for (io::Array& a : in) {
+      if (a.dtype != ir::DType::kFloat32) continue;
+      float* v = reinterpret_cast<float*>(a.data.data());
+      for (int64_t k = 0; k < a.num_elements(); ++k)
+        v[k] = static_cast<float>(v[k] * data_scale_ + data_offset_);
+    }
+  }
+  if (!in.empty()) last_sample_ = in[0];
   const std::string where = fmt::format("{} sample {}", data_, s);
   const ir::Graph& data_graph = via_float_ ? float_view_ : *reference_graph_;
   for (int i = 0; i < ref_->num_inputs(); ++i) {
@@ -117,44 +128,31 @@ Status ModelPair::Feed(int64_t s) {
   return Status::Ok();
 }
 
-Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph& candidate,
-                                    const CompareOptions& options) {
-  QL_ASSIGN_OR_RETURN(auto pair, ModelPair::Open(reference, candidate, options, /*same_outputs=*/true));
-  rt::Interpreter& ref = pair->reference();
-  rt::Interpreter& cand = pair->candidate();
-  io::SampleSource& source = pair->source();
-
-  CompareResult res;
-  res.data_description = source.description();
-  res.num_samples = source.num_samples();
-  std::vector<OutputAccumulator> acc(static_cast<size_t>(ref.num_outputs()));
-  for (int64_t s = 0; s < res.num_samples; ++s) {
-    QL_RETURN_IF_ERROR(pair->Feed(s));
-    QL_RETURN_IF_ERROR(ref.Invoke().WithContext("reference: "));
-    QL_RETURN_IF_ERROR(cand.Invoke().WithContext("candidate: "));
-    for (int k = 0; k < ref.num_outputs(); ++k) {
-      const rt::TensorRef& ro_t = ref.output(k);
-      const rt::TensorRef& co_t = cand.output(k);
-      QL_ASSIGN_OR_RETURN(std::vector<float> r, AsFloats(ToArray(ro_t), ro_t.quant()));
-      QL_ASSIGN_OR_RETURN(std::vector<float> c, AsFloats(ToArray(co_t), co_t.quant()));
-      if (r.size() != c.size())
-        return InvalidArgument("output {}: the reference gives {} values ({}) and the candidate {} "
-                               "({})", k, r.size(), ir::ShapeToString(ro_t.shape), c.size(),
-                               ir::ShapeToString(co_t.shape));
-      acc[k].Add(s, r, c, source.Label(s));
+Result<std::vector<float>> TensorValues(const rt::TensorRef& t) {
+  // The common types directly (this runs for every aligned tensor of every sample); the rest
+  // through io::Dequantize.
+  const int64_t n = t.num_elements();
+  const ir::Quantization& q = t.quant();
+  const bool per_tensor = q.scale.size() <= 1;
+  if (n >= 0 && per_tensor) {
+    std::vector<float> out(static_cast<size_t>(n));
+    if (t.dtype() == ir::DType::kFloat32) {
+      std::memcpy(out.data(), t.data, out.size() * sizeof(float));
+      return out;
     }
-    if (options.progress) options.progress(s + 1, res.num_samples);
+    const double s = q.scale.empty() ? 1.0 : q.scale[0];
+    const double zp = q.zero_point.empty() ? 0.0 : static_cast<double>(q.zero_point[0]);
+    auto convert = [&](const auto* p) {
+      for (size_t i = 0; i < out.size(); ++i) out[i] = static_cast<float>(s * (static_cast<double>(p[i]) - zp));
+    };
+    switch (t.dtype()) {
+      case ir::DType::kInt8: convert(t.as<int8_t>()); return out;
+      case ir::DType::kUInt8: convert(t.as<uint8_t>()); return out;
+      case ir::DType::kInt16: convert(t.as<int16_t>()); return out;
+      default: break;
+    }
   }
-  for (int k = 0; k < ref.num_outputs(); ++k) {
-    OutputComparison oc;
-    oc.reference_name = reference.tensors[reference.outputs[k]].name;
-    oc.candidate_name = candidate.tensors[candidate.outputs[k]].name;
-    oc.metrics = acc[k].Finish();
-    oc.worst = acc[k].Worst(options.worst_samples);
-    oc.flips = acc[k].Flips();
-    res.outputs.push_back(std::move(oc));
-  }
-  return res;
+  return AsFloats(ToArray(t), t.quant());
 }
 
 }  // namespace ql::analysis

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "quantlens/analysis/findings.h"
+#include "quantlens/analysis/layer_compare.h"
 #include "quantlens/analysis/metrics.h"
 #include "quantlens/io/feed.h"
 #include "quantlens/io/sample_source.h"
@@ -24,6 +26,14 @@ struct CompareOptions {
   rt::Profile reference_profile = rt::Profile::kTfliteX86;
   rt::Profile candidate_profile = rt::Profile::kTfliteX86;
   size_t worst_samples = 5;
+  // Float data is fed as data * data_scale + data_offset (--try-fixes tries other preprocessing).
+  double data_scale = 1, data_offset = 0;
+  // Per-layer analysis: alignment, accumulated and isolated error, causes, error budget.
+  bool layers = false;
+  bool budget = true;             // with layers: the two float runs of the error budget
+  size_t histogram_layers = 6;    // worst layers that get a histogram
+  size_t scatter_points = 2000;   // value pairs kept per output for the scatter plot
+  size_t flip_images = 12;        // flipped samples whose input is kept for the report
   std::function<void(int64_t done, int64_t total)> progress;
 };
 
@@ -32,16 +42,33 @@ struct OutputComparison {
   OutputMetrics metrics;
   std::vector<SampleResult> worst;
   std::vector<SampleResult> flips;  // classifiers: samples whose top-1 class changed
+  std::vector<float> scatter_reference, scatter_candidate;  // evenly sampled value pairs
 };
 
 struct CompareResult {
   std::string data_description;
   int64_t num_samples = 0;
   std::vector<OutputComparison> outputs;
+  // The first input of the first flipped samples of output 0 (as fed to the reference), for
+  // reports that show them.
+  std::vector<std::pair<int64_t, io::Array>> flip_inputs;
+  // With options.layers:
+  std::vector<LayerReport> layers;  // reference execution order
+  std::vector<UnalignedLayer> unaligned_reference, unaligned_candidate;
+  std::optional<ErrorBudget> budget;
+  std::string budget_note;  // why there is no budget
+  std::vector<Finding> findings;
+  CauseContext context;
 };
 
+// Runs both models on every sample of options.data and compares their outputs; with
+// options.layers also every aligned layer (findings.h). Errors: a model that cannot run,
+// different input or output counts, data that fits neither model.
 Result<CompareResult> CompareModels(const ir::Graph& reference, const ir::Graph& candidate,
                                     const CompareOptions& options);
+
+// The values of a runtime tensor as floats (quantized tensors dequantized).
+Result<std::vector<float>> TensorValues(const rt::TensorRef& t);
 
 // --- Shared with per-layer comparison (layer_compare.h) ---
 // The two interpreters of a comparison and the samples they are fed, each model in its own input
@@ -58,6 +85,8 @@ class ModelPair {
   io::SampleSource& source() { return *source_; }
   // Sets sample `s` as both models' inputs (does not invoke).
   Status Feed(int64_t s);
+  // The first reference input of the last Feed, as read from the data (before conversion).
+  const io::Array& last_sample() const { return last_sample_; }
 
  private:
   ModelPair() = default;
@@ -68,6 +97,8 @@ class ModelPair {
   std::vector<io::InputSpec> ref_specs_, cand_specs_;
   ir::Graph float_view_;  // the reference with float inputs, when the data is read as float
   bool via_float_ = false;
+  double data_scale_ = 1, data_offset_ = 0;
+  io::Array last_sample_;
 };
 
 }  // namespace ql::analysis

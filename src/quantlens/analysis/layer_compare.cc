@@ -7,8 +7,6 @@
 #include <set>
 #include <utility>
 
-#include "quantlens/io/results.h"
-#include "quantlens/runtime/interpreter.h"
 
 namespace ql::analysis {
 namespace {
@@ -51,22 +49,6 @@ std::vector<std::string> NameSegments(const std::string& name) {
 
 std::string LayerLabel(const ir::LayerOutput& lo) {
   return lo.node == 0 ? lo.layer : fmt::format("{} (node {})", lo.layer, lo.node);
-}
-
-// Dequantized copy of a runtime tensor (float tensors pass through as values).
-Result<std::vector<float>> Floats(const rt::TensorRef& t) {
-  io::Array a;
-  a.dtype = t.dtype();
-  a.shape = t.shape;
-  const auto* p = static_cast<const uint8_t*>(t.data);
-  a.data.assign(p, p + t.bytes());
-  QL_ASSIGN_OR_RETURN(std::vector<double> d, io::Dequantize(a, t.quant()));
-  return std::vector<float>(d.begin(), d.end());
-}
-
-double Drop(double prev, double cur) {
-  if (std::isinf(prev) && std::isinf(cur)) return 0;
-  return prev - cur;
 }
 
 }  // namespace
@@ -226,116 +208,6 @@ Result<LayerAlignment> AlignLayers(const ir::Graph& reference, const ir::Graph& 
       out.unaligned_candidate.push_back({candidate.tensors[t].name, "names no reference layer"});
   }
   return out;
-}
-
-Result<LayerCompareResult> CompareLayers(const ir::Graph& reference, const ir::Graph& candidate,
-                                         const CompareOptions& options) {
-  QL_ASSIGN_OR_RETURN(LayerAlignment align, AlignLayers(reference, candidate));
-  QL_ASSIGN_OR_RETURN(auto model_pair, ModelPair::Open(reference, candidate, options, /*same_outputs=*/false));
-  rt::Interpreter& ref = model_pair->reference();
-  rt::Interpreter& cand = model_pair->candidate();
-
-  const size_t n = align.pairs.size();
-  // One sample's captured values per pair; which pairs each tensor feeds.
-  std::vector<std::vector<float>> ref_vals(n), cand_vals(n);
-  std::vector<bool> ref_got(n), cand_got(n);
-  std::multimap<int, size_t> ref_slots, cand_slots;
-  for (size_t i = 0; i < n; ++i) {
-    ref_slots.emplace(align.pairs[i].reference_tensor, i);
-    cand_slots.emplace(align.pairs[i].candidate_tensor, i);
-  }
-  Status capture_error;
-  auto capture = [&capture_error](const std::multimap<int, size_t>& slots,
-                                  std::vector<std::vector<float>>& vals, std::vector<bool>& got,
-                                  int tensor, const rt::TensorRef& t) {
-    auto [b, e] = slots.equal_range(tensor);
-    if (b == e || !capture_error.ok()) return;
-    auto f = Floats(t);
-    if (!f.ok()) {
-      capture_error = f.status().WithContext(fmt::format("tensor '{}': ", t.info->name));
-      return;
-    }
-    for (auto it = b; it != e; ++it) {
-      vals[it->second] = *f;
-      got[it->second] = true;
-    }
-  };
-  auto observer = [&](const std::multimap<int, size_t>& slots, std::vector<std::vector<float>>& vals,
-                      std::vector<bool>& got) {
-    return [&, slots_p = &slots, vals_p = &vals, got_p = &got](
-               const ir::Graph& g, int op, std::span<const rt::TensorRef* const> outs) {
-      for (size_t k = 0; k < outs.size() && k < g.ops[op].outputs.size(); ++k)
-        capture(*slots_p, *vals_p, *got_p, g.ops[op].outputs[k], *outs[k]);
-    };
-  };
-  ref.AddObserver(observer(ref_slots, ref_vals, ref_got));
-  cand.AddObserver(observer(cand_slots, cand_vals, cand_got));
-
-  io::SampleSource& source = model_pair->source();
-
-  LayerCompareResult res;
-  res.data_description = source.description();
-  res.num_samples = source.num_samples();
-  res.unaligned_reference = std::move(align.unaligned_reference);
-  res.unaligned_candidate = std::move(align.unaligned_candidate);
-  std::vector<OutputAccumulator> acc(n);
-  std::vector<bool> dead(n);  // pairs whose values could not be compared (reason below)
-  std::vector<std::string> dead_reason(n);
-  for (int64_t s = 0; s < res.num_samples; ++s) {
-    std::fill(ref_got.begin(), ref_got.end(), false);
-    std::fill(cand_got.begin(), cand_got.end(), false);
-    QL_RETURN_IF_ERROR(model_pair->Feed(s));
-    for (int i = 0; i < ref.num_inputs(); ++i) {
-      capture(ref_slots, ref_vals, ref_got, reference.inputs[i], ref.input(i));
-      capture(cand_slots, cand_vals, cand_got, candidate.inputs[i], cand.input(i));
-    }
-    QL_RETURN_IF_ERROR(ref.Invoke().WithContext("reference: "));
-    QL_RETURN_IF_ERROR(cand.Invoke().WithContext("candidate: "));
-    QL_RETURN_IF_ERROR(capture_error);
-    for (size_t i = 0; i < n; ++i) {
-      if (dead[i]) continue;
-      if (!ref_got[i] || !cand_got[i]) {
-        dead[i] = true;
-        dead_reason[i] = fmt::format("the {} never computed it", ref_got[i] ? "candidate" : "reference");
-      } else if (ref_vals[i].size() != cand_vals[i].size()) {
-        dead[i] = true;
-        dead_reason[i] = fmt::format("at run time the reference gives {} values and the candidate {}",
-                                     ref_vals[i].size(), cand_vals[i].size());
-      } else {
-        acc[i].Add(s, ref_vals[i], cand_vals[i]);
-      }
-    }
-    if (options.progress) options.progress(s + 1, res.num_samples);
-  }
-  double prev = 0;
-  bool have_prev = false;
-  for (size_t i = 0; i < n; ++i) {
-    const LayerPair& p = align.pairs[i];
-    if (dead[i]) {
-      res.unaligned_reference.push_back({p.layer, dead_reason[i]});
-      continue;
-    }
-    LayerComparison lc;
-    lc.pair = p;
-    lc.candidate_name = candidate.tensors[p.candidate_tensor].name;
-    lc.candidate_dtype = candidate.tensors[p.candidate_tensor].dtype;
-    lc.metrics = acc[i].Finish();
-    lc.sqnr_drop_db = have_prev ? Drop(prev, lc.metrics.sqnr_db) : 0;
-    prev = lc.metrics.sqnr_db;
-    have_prev = true;
-    res.layers.push_back(std::move(lc));
-  }
-  return res;
-}
-
-std::vector<size_t> WorstSqnrDrops(const LayerCompareResult& result, size_t k) {
-  std::vector<size_t> idx(result.layers.size());
-  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
-  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) {
-    return result.layers[a].sqnr_drop_db > result.layers[b].sqnr_drop_db;
-  });
-  if (idx.size() > k) idx.resize(k);
-  return idx;
 }
 
 }  // namespace ql::analysis

@@ -55,7 +55,11 @@ struct CompareArgs {
   std::string resize;
   std::optional<float> scale, offset;
   bool grayscale = false;
-  bool layers = false;  // also compare every aligned Keras layer's output
+  bool layers = false;  // per-layer analysis
+  std::string html;
+  std::string fail_if;
+  bool try_fixes = false;
+  std::string fix_calibration;
 };
 int RunCompare(const CompareArgs& args);
 

@@ -85,7 +85,15 @@ int Main(int argc, char** argv) {
   CLI::Option* cmp_offset_opt = compare_cmd->add_option("--offset", cmp_offset, "Image value = pixel * S + O");
   compare_cmd->add_flag("--grayscale", compare.grayscale, "Decode images as grayscale");
   compare_cmd->add_flag("--layers", compare.layers,
-                        "Also compare every Keras layer's output: where the candidate's error enters");
+                        "Per-layer analysis: where the error enters, how much each layer adds, why, and the remedy");
+  compare_cmd->add_option("--html", compare.html,
+                          "Also write a self-contained HTML report (implies --layers)");
+  compare_cmd->add_option("--fail-if", compare.fail_if,
+                          "Exit 1 when a condition holds, e.g. top1_agreement<0.99,sqnr_db<30 (',' = any)");
+  compare_cmd->add_flag("--try-fixes", compare.try_fixes,
+                        "Apply the top remedies (through convert, or rescaled data) and measure them (implies --layers)");
+  compare_cmd->add_option("--fix-calibration", compare.fix_calibration,
+                          "Calibration data for --try-fixes reconversions (default: the --data samples)");
 
   try {
     app.parse(argc, argv);

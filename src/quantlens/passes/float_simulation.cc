@@ -1,0 +1,91 @@
+#include "quantlens/passes/float_simulation.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "quantlens/io/results.h"
+
+namespace ql::passes {
+namespace {
+
+bool QuantizedInteger(const ir::Tensor& t) {
+  return !t.quant.empty() && ir::IsInteger(t.dtype) && t.dtype != ir::DType::kInt64;
+}
+
+// Integer limits of a quantized dtype, as its kernels clamp.
+std::pair<double, double> IntRange(ir::DType d) {
+  switch (d) {
+    case ir::DType::kInt8: return {-128, 127};
+    case ir::DType::kUInt8: return {0, 255};
+    case ir::DType::kInt16: return {-32768, 32767};
+    default: return {-2147483648.0, 2147483647.0};
+  }
+}
+
+}  // namespace
+
+Result<ir::Graph> FloatSimulationGraph(const ir::Graph& g) {
+  ir::Graph f = g;
+  for (size_t t = 0; t < f.tensors.size(); ++t) {
+    ir::Tensor& x = f.tensors[t];
+    const bool float16 = x.dtype == ir::DType::kFloat16;
+    if (!QuantizedInteger(x) && !float16) continue;
+    if (x.is_constant) {
+      io::Array a;
+      a.dtype = x.dtype;
+      a.shape = x.shape;
+      a.data = x.data;
+      auto d = io::Dequantize(a, x.quant);
+      if (!d.ok())
+        return d.status().WithContext(fmt::format("{}: tensor {} '{}': ", g.source_path, t, x.name));
+      std::vector<float> v(d->begin(), d->end());
+      x.data.resize(v.size() * sizeof(float));
+      std::memcpy(x.data.data(), v.data(), x.data.size());
+    }
+    x.dtype = ir::DType::kFloat32;
+    x.quant = {};
+  }
+  for (ir::Op& op : f.ops) {
+    if (op.type != ir::OpType::kQUANTIZE && op.type != ir::OpType::kDEQUANTIZE) continue;
+    if (op.inputs.size() != 1 || op.outputs.size() != 1 || op.inputs[0] < 0) continue;
+    const ir::Tensor& in = f.tensors[op.inputs[0]];
+    const ir::Tensor& out = f.tensors[op.outputs[0]];
+    if (in.dtype != ir::DType::kFloat32 || out.dtype != ir::DType::kFloat32) continue;
+    // A representation change only: the same values, so a copy keeps every tensor index intact.
+    ir::ReshapeAttrs attrs;
+    attrs.has_new_shape = true;
+    bool open = false;
+    for (int64_t d : out.shape) {
+      const bool unknown = d < 0;
+      attrs.new_shape.push_back(unknown && !open ? -1 : static_cast<int32_t>(std::max<int64_t>(d, 1)));
+      open |= unknown;
+    }
+    if (attrs.new_shape.empty()) attrs.new_shape = {0};  // TFLite's legacy spelling of a scalar
+    op.type = ir::OpType::kRESHAPE;
+    op.inputs = {op.inputs[0]};
+    op.attrs = attrs;
+    op.custom_code.clear();
+  }
+  return f;
+}
+
+void FakeQuantize(const ir::Tensor& quantized, std::span<float> values) {
+  if (!QuantizedInteger(quantized) || quantized.quant.scale.empty()) return;
+  const double s = quantized.quant.scale[0];
+  if (!(s > 0) || !std::isfinite(s)) return;
+  const double zp = quantized.quant.zero_point.empty() ? 0.0 : static_cast<double>(quantized.quant.zero_point[0]);
+  const auto [lo, hi] = IntRange(quantized.dtype);
+  const double inv = 1.0 / s;
+  for (float& v : values) {
+    if (!std::isfinite(v)) continue;
+    // Round half away from zero by truncation after +-0.5 (std::round is a libm call per value);
+    // clamped first so the cast cannot overflow.
+    const double x = std::clamp(static_cast<double>(v) * inv, lo - zp - 1, hi - zp + 1);
+    const double r = static_cast<double>(static_cast<int64_t>(x + (x >= 0 ? 0.5 : -0.5)));
+    const double q = std::clamp(r + zp, lo, hi);
+    v = static_cast<float>((q - zp) * s);
+  }
+}
+
+}  // namespace ql::passes
