@@ -173,7 +173,7 @@ TEST(HtmlReport, FullReportHasEverySectionInOrder) {
   ASSERT_FALSE(html.empty());
   EXPECT_EQ(html.rfind("<!DOCTYPE html>", 0), 0u);
   size_t last = 0;
-  for (const char* id : {"outputs", "findings", "causes", "layer-error", "budget", "histograms", "scatter", "flips",
+  for (const char* id : {"summary", "outputs", "findings", "causes", "layer-error", "budget", "histograms", "scatter", "flips",
                          "fixes", "unmatched"}) {
     const size_t at = html.find(std::string("<section id=\"") + id + "\"");
     ASSERT_NE(at, std::string::npos) << id;
@@ -188,6 +188,47 @@ TEST(HtmlReport, FullReportHasEverySectionInOrder) {
         "inputs differ &lt;by&gt; 1/255"}) {
     EXPECT_NE(html.find(text), std::string::npos) << text;
   }
+}
+
+TEST(HtmlReport, SummaryStatesHeadlineWorstLayersBudgetAndFindings) {
+  const std::string html = Render(FullReport());
+  const size_t begin = html.find("<section id=\"summary\"");
+  ASSERT_NE(begin, std::string::npos);
+  const std::string summary = html.substr(begin, html.find("</section>", begin) - begin);
+  for (const char* text : {"top-1 agreement <b>97.0%</b> (3 flipped)", "SQNR <b>25.1 dB</b>",
+                           "accuracy 75.0% &rarr; <b>74.0%</b>", "SQNR <b>&infin;</b>",
+                           "weights 20% &middot; activations 70% &middot; kernel numerics 10%", "input-preprocessing"}) {
+    EXPECT_NE(summary.find(text), std::string::npos) << text;
+  }
+  // The three ranked layers, worst first; the unranked ones are left out.
+  const size_t w1 = summary.find("&lt;script&gt;"), w2 = summary.find("conv2d_1"), w3 = summary.find("dense &amp;");
+  ASSERT_NE(w1, std::string::npos);
+  EXPECT_LT(w1, w2);
+  EXPECT_LT(w2, w3);
+  EXPECT_EQ(summary.find("relu_2"), std::string::npos);
+
+  json r = MinimalReport();
+  r["budget_note"] = "needs --layers";
+  const std::string minimal = Render(r);
+  EXPECT_NE(minimal.find("not computed &ndash; needs --layers"), std::string::npos);
+  EXPECT_NE(minimal.find("No error budget: needs --layers"), std::string::npos);
+}
+
+TEST(HtmlReport, LongConverterNamesAreShortenedWithTheFullNameAsTitle) {
+  json r = FullReport();
+  const std::string name =
+      "model/activation_26/Relu;model/batch_normalization_26/FusedBatchNormV3;model/conv2d_13/BiasAdd";
+  r["layers"][1]["candidate_tensor"] = name;
+  r["layers"][1]["remedy_flags"] = "--mode int8 --int16 conv2d_1";
+  r["layers"][1]["isolated"] = {{"sqnr_db", 31.5}, {"rmse_over_step", 0.76}, {"clipped_share", 0.0001},
+                                {"saturated_share", 0.0}, {"range_utilization", 0.5}};
+  const std::string html = Render(r);
+  EXPECT_NE(html.find("title=\"" + name + "\naligned by"), std::string::npos);
+  EXPECT_NE(html.find(">model/activation_26/Relu;\xE2\x80\xA6</td>"), std::string::npos);
+  EXPECT_EQ(Count(html, ">" + name + "<"), 0u);  // never as cell text
+  EXPECT_NE(html.find("--mode int8 --int16 conv2d_1"), std::string::npos);
+  EXPECT_NE(html.find("0.76 steps<br>clip 0.01%<br>range 50%"), std::string::npos);
+  EXPECT_NE(html.find("table-layout: fixed"), std::string::npos);
 }
 
 TEST(HtmlReport, EveryPlotIsInlineSvgWithDrawnElements) {

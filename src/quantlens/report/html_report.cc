@@ -26,6 +26,11 @@ constexpr const char* kCandidateColor = "#d62728";
 // How many of the worst layers get a name label in the per-layer plot: more would overlap.
 constexpr int64_t kLabelledLayers = 3;
 
+// The budget's parts, by JSON key and display name, in the order the table and bar show them.
+constexpr std::pair<const char*, const char*> kBudgetParts[] = {{"weight_quantization", "weights"},
+                                                                {"activation_quantization", "activations"},
+                                                                {"kernel_numerics", "kernel numerics"}};
+
 // ---- Lenient accessors. The report is produced by quantlens, but a hand-edited or older file
 // must still render: a missing or mistyped field reads as absent, never as an exception. ----
 
@@ -82,6 +87,25 @@ std::string Shorten(const std::string& s, size_t max_bytes) {
   size_t n = max_bytes;
   while (n > 0 && (static_cast<unsigned char>(s[n]) & 0xC0) == 0x80) --n;
   return s.substr(0, n) + "\xE2\x80\xA6";  // U+2026 ellipsis
+}
+
+// TensorFlow's converter names a fused tensor after every op folded into it, joined by ';'
+// ("model/activation_26/Relu;model/batch_normalization_26/FusedBatchNormV3;..."), often hundreds
+// of characters. The first part names the op that produces the tensor, which is what a reader
+// needs; the full name stays available as a tooltip.
+std::string ShortTensorName(const std::string& name, size_t max_bytes = 40) {
+  const size_t semi = name.find(';');
+  std::string first = semi == std::string::npos ? name : name.substr(0, semi) + ";\xE2\x80\xA6";
+  return Shorten(first, max_bytes);
+}
+
+// A name cell: the short form as text, the full one as the title when they differ.
+std::string NameCell(const std::string& name, const std::string& extra_title = "") {
+  const std::string shown = ShortTensorName(name);
+  std::string title = shown == name ? "" : name;
+  if (!extra_title.empty()) title += (title.empty() ? "" : "\n") + extra_title;
+  if (title.empty()) return "<td class=\"name\">" + E(shown) + "</td>";
+  return "<td class=\"name\" title=\"" + E(title) + "\">" + E(shown) + "</td>";
 }
 
 // ---- Table cells for numbers. Absent, null and present values look different: an absent
@@ -151,7 +175,23 @@ nav a { margin-right: 0.8em; }
 table { border-collapse: collapse; font-size: 0.88em; margin: 0.5em 0; }
 th, td { border: 1px solid #ddd; padding: 0.25em 0.5em; vertical-align: top; text-align: left; }
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.na { color: #999; } tr.cause-none { color: #777; } td.evidence { max-width: 28em; }
+td.na { color: #999; } tr.cause-none { color: #777; }
+/* Fixed layout with set column widths keeps the cause table inside the page whatever the names
+   and evidence texts are; long words wrap rather than widen their column. */
+table.causes { table-layout: fixed; width: 100%; }
+table.causes td { overflow-wrap: anywhere; }
+table.causes td.name { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+td.grid-stats { font-size: 0.9em; color: #444; }
+.flags { display: block; margin-top: 0.2em; color: #555; }
+.table-scroll { overflow-x: auto; }
+#summary { border: 1px solid #cdd6e0; background: #f6f9fc; border-radius: 6px; padding: 0.4em 1em 0.8em; margin-top: 1.2em; }
+#summary h2 { margin-top: 0.3em; border: none; }
+#summary ul { margin: 0.2em 0; padding-left: 1.3em; } #summary li { margin: 0.15em 0; }
+#summary .headline { font-size: 1.05em; }
+#summary .ev { color: #444; } #summary code { font-size: 1em; }
+.flip-grid { display: flex; flex-wrap: wrap; gap: 0.6em; }
+.flip { border: 1px solid #ddd; padding: 0.3em; font-size: 0.85em; text-align: center; margin: 0; }
+details summary { cursor: pointer; color: #345; }
 code { font-size: 0.92em; overflow-wrap: anywhere; }
 .note { color: #666; font-style: italic; }
 .cause { font-weight: 600; }
@@ -166,7 +206,7 @@ svg.plot .point-label { fill: #b11; font-size: 11px; }
 svg.plot .bar-text { fill: #fff; font-weight: 600; }
 svg.plot .legend-item { cursor: pointer; } svg.plot .legend-item.off { opacity: 0.35; }
 svg.plot .series.off { display: none; }
-img.sample { image-rendering: pixelated; width: 96px; height: auto; border: 1px solid #ccc; }
+img.sample { image-rendering: pixelated; width: 96px; height: auto; border: 1px solid #ccc; display: block; margin: 0 auto 0.2em; }
 )";
 
 // Clicking a legend entry hides or shows that series; the plots are complete without it.
@@ -190,6 +230,7 @@ class Page {
   std::string Render() {
     Head();
     Header();
+    Summary();
     Outputs();
     Findings();
     Causes();
@@ -238,7 +279,8 @@ class Page {
     row("Data", Str(r_, "data"));
     row("Samples", Str(r_, "samples"));
     out_ += "</dl>\n<nav>";
-    for (const auto& [id, name] : std::vector<std::pair<const char*, const char*>>{{"outputs", "Outputs"},
+    for (const auto& [id, name] : std::vector<std::pair<const char*, const char*>>{{"summary", "Summary"},
+                                                                                   {"outputs", "Outputs"},
                                                                                    {"findings", "Findings"},
                                                                                    {"causes", "Causes"},
                                                                                    {"layer-error", "Layer error"},
@@ -251,6 +293,87 @@ class Page {
       fmt::format_to(O(), "<a href=\"#{}\">{}</a>", id, name);
     }
     out_ += "</nav>\n</header>\n";
+  }
+
+  // The ten-second read: what the candidate does to each output, where the error comes from
+  // (worst layers, budget) and model-level findings. Only restates what the sections below
+  // detail, so every line has its section to follow up in.
+  void Summary() {
+    Section("summary", "Summary");
+    out_ += "<ul class=\"headline\">\n";
+    const json& outputs = Array(r_, "outputs");
+    if (outputs.empty()) out_ += "<li>No outputs compared.</li>\n";
+    for (const json& o : outputs) {
+      std::vector<std::string> parts;
+      if (auto t = Number(o, "top1_agreement")) {
+        std::string p = fmt::format("top-1 agreement <b>{:.1f}%</b>", 100 * *t);
+        const size_t flips = Array(o, "flips").size();
+        if (flips > 0) p += fmt::format(" ({} flipped)", flips);
+        parts.push_back(std::move(p));
+      }
+      if (const json* v = Field(o, "sqnr_db"); v != nullptr && v->is_null()) {
+        parts.push_back("SQNR <b>&infin;</b> (identical)");
+      } else if (auto q = Number(o, "sqnr_db")) {
+        parts.push_back(fmt::format("SQNR <b>{:.1f} dB</b>", *q));
+      }
+      const auto ra = Number(o, "reference_accuracy"), ca = Number(o, "candidate_accuracy");
+      if (ra || ca) {
+        auto pct = [](const std::optional<double>& v) { return v ? fmt::format("{:.1f}%", 100 * *v) : "&ndash;"; };
+        parts.push_back(fmt::format("accuracy {} &rarr; <b>{}</b>", pct(ra), pct(ca)));
+      }
+      std::string line;
+      for (const auto& p : parts) line += (line.empty() ? "" : " &middot; ") + p;
+      fmt::format_to(O(), "<li>Output {} <code>{}</code>: {}</li>\n", E(Str(o, "index")),
+                     E(ShortTensorName(Str(o, "reference_name"))), line.empty() ? "no metrics" : line);
+    }
+    out_ += "</ul>\n";
+
+    const json& layers = Array(r_, "layers");
+    std::vector<size_t> worst;
+    for (size_t i : RankOrder()) {
+      const auto rank = Number(layers[i], "rank");
+      if (!rank || *rank < 1 || worst.size() == 3) break;
+      worst.push_back(i);
+    }
+    if (!worst.empty()) {
+      out_ += "<p><b>Worst layers</b> (the most error added, measured in isolation):</p>\n<ol>\n";
+      for (size_t i : worst) {
+        const json& l = layers[i];
+        const std::string evidence = Str(l, "evidence");
+        std::string sqnr;
+        if (auto q = Sqnr(l, "isolated")) sqnr = fmt::format(", isolated SQNR {:.1f} dB", *q);
+        const std::string op = Str(l, "candidate_op");
+        fmt::format_to(O(), "<li><code>{}</code>{}: <span class=\"cause\">{}</span>{}<br><span class=\"ev\" title=\"{}\">{}</span></li>\n",
+                       E(Str(l, "reference_layer")), op.empty() ? "" : " (" + E(op) + ")", E(Str(l, "cause")), E(sqnr),
+                       E(evidence), E(Shorten(evidence, 150)));
+      }
+      out_ += "</ol>\n";
+    }
+
+    if (const json* budget = Object(r_, "budget")) {
+      std::string line;
+      for (const auto& [key, name] : kBudgetParts) {
+        const json* part = Object(*budget, key);
+        const auto share = part == nullptr ? std::nullopt : Number(*part, "share");
+        if (share) line += fmt::format("{}{} {:.0f}%", line.empty() ? "" : " &middot; ", name, 100 * *share);
+      }
+      if (!line.empty()) fmt::format_to(O(), "<p><b>Error budget</b>: {}</p>\n", line);
+    } else if (const std::string note = Str(r_, "budget_note"); !note.empty()) {
+      fmt::format_to(O(), "<p><b>Error budget</b>: not computed &ndash; {}</p>\n", E(note));
+    }
+
+    const json& findings = Array(r_, "findings");
+    if (findings.empty()) {
+      out_ += "<p><b>Model-level findings</b>: none.</p>\n";
+    } else {
+      out_ += "<p><b>Model-level findings</b>:</p>\n<ul>\n";
+      for (const json& f : findings) {
+        fmt::format_to(O(), "<li><span class=\"cause\">{}</span>: {}</li>\n", E(Str(f, "cause")),
+                       E(Shorten(Str(f, "evidence"), 200)));
+      }
+      out_ += "</ul>\n";
+    }
+    EndSection();
   }
 
   void Outputs() {
@@ -276,8 +399,8 @@ class Page {
     if (cand_acc) out_ += "<th>Candidate accuracy</th>";
     out_ += "</tr>\n";
     for (const json& o : outputs) {
-      fmt::format_to(O(), "<tr><td>{}</td><td>{}</td><td>{}</td>", E(Str(o, "index")), E(Str(o, "reference_name")),
-                     E(Str(o, "candidate_name")));
+      fmt::format_to(O(), "<tr><td>{}</td>{}{}", E(Str(o, "index")), NameCell(Str(o, "reference_name")),
+                     NameCell(Str(o, "candidate_name")));
       out_ += NumCell(&o, "mean_abs_diff", Kind::kValue) + NumCell(&o, "max_abs_diff", Kind::kValue) +
               NumCell(&o, "rmse", Kind::kValue) + NumCell(&o, "sqnr_db", Kind::kDb) +
               NumCell(&o, "cosine", Kind::kValue);
@@ -330,29 +453,53 @@ class Page {
       Note("No per-layer comparison in this report (run compare with --layers).");
       return EndSection();
     }
+    // Widths in % of the page: the names are cut to fit theirs, evidence and remedy wrap.
     out_ +=
-        "<table class=\"causes\">\n<tr><th>Rank</th><th>Reference layer</th><th>Candidate tensor</th><th>Op</th>"
-        "<th>Isolated SQNR (dB)</th><th>Accumulated SQNR (dB)</th><th>Cause</th><th>Evidence</th>"
-        "<th>Remedy</th></tr>\n";
+        "<table class=\"causes\">\n<colgroup><col style=\"width:4%\"><col style=\"width:11%\">"
+        "<col style=\"width:14%\"><col style=\"width:9%\"><col style=\"width:6%\"><col style=\"width:6%\">"
+        "<col style=\"width:11%\"><col style=\"width:9%\"><col style=\"width:16%\"><col style=\"width:14%\"></colgroup>\n"
+        "<tr><th>Rank</th><th>Reference layer</th><th>Candidate tensor</th><th>Op</th>"
+        "<th title=\"SQNR of the candidate's op fed the reference's inputs\">Isolated SQNR (dB)</th>"
+        "<th title=\"SQNR of the candidate run end to end\">Accum. SQNR (dB)</th>"
+        "<th title=\"isolated statistics on the candidate's integer grid\">Grid</th><th>Cause</th>"
+        "<th>Evidence</th><th>Remedy</th></tr>\n";
     for (size_t i : RankOrder()) {
       const json& l = layers[i];
       const auto rank = Number(l, "rank");
       const std::string cause = Str(l, "cause");
       const json* isolated = Object(l, "isolated");
-      fmt::format_to(O(), "<tr class=\"cause-{}\"><td class=\"num\">{}</td><td>{}</td>",
-                     cause == "none" ? "none" : "some", rank && *rank > 0 ? E(FormatValue(*rank)) : "&ndash;",
-                     E(Str(l, "reference_layer")));
-      fmt::format_to(O(), "<td title=\"aligned by {}; {}\">{}</td><td>{}</td>", E(Str(l, "aligned_by")),
-                     E(Str(l, "candidate_dtype")), E(Str(l, "candidate_tensor")), E(Str(l, "candidate_op")));
+      fmt::format_to(O(), "<tr class=\"cause-{}\"><td class=\"num\">{}</td>{}", cause == "none" ? "none" : "some",
+                     rank && *rank > 0 ? E(FormatValue(*rank)) : "&ndash;", NameCell(Str(l, "reference_layer")));
+      out_ += NameCell(Str(l, "candidate_tensor"),
+                       "aligned by " + Str(l, "aligned_by") + "; " + Str(l, "candidate_dtype"));
+      fmt::format_to(O(), "<td>{}</td>", E(Str(l, "candidate_op")));
       // isolated is null when the candidate's ops could not be fed the reference's values.
       out_ += isolated != nullptr ? NumCell(isolated, "sqnr_db", Kind::kDb)
                                   : "<td class=\"num na\" title=\"not measured\">n/a</td>";
       out_ += NumCell(Object(l, "accumulated"), "sqnr_db", Kind::kDb);
-      fmt::format_to(O(), "<td class=\"cause\">{}</td><td class=\"evidence\">{}</td><td><code>{}</code></td></tr>\n",
-                     E(cause), E(Str(l, "evidence")), E(Str(l, "remedy")));
+      out_ += GridCell(isolated != nullptr ? isolated : Object(l, "accumulated"));
+      const std::string flags = Str(l, "remedy_flags");
+      fmt::format_to(O(), "<td class=\"cause\">{}</td><td class=\"evidence\">{}</td><td>{}{}</td></tr>\n", E(cause),
+                     E(Str(l, "evidence")), E(Str(l, "remedy")),
+                     flags.empty() ? "" : "<code class=\"flags\" title=\"quantlens convert flags\">" + E(flags) + "</code>");
     }
     out_ += "</table>\n";
     EndSection();
+  }
+
+  // The integer-grid statistics in one compact cell: error in quantization steps, the shares of
+  // clipped reference and saturated candidate values, and how much of the grid is used. Float
+  // tensors (all null or absent) get an empty cell.
+  static std::string GridCell(const json* stats) {
+    if (stats == nullptr) return "<td></td>";
+    std::vector<std::string> parts;
+    if (auto v = Number(*stats, "rmse_over_step")) parts.push_back(fmt::format("{:.2f} steps", *v));
+    if (auto v = Number(*stats, "clipped_share"); v && *v > 0) parts.push_back(fmt::format("clip {:.2g}%", 100 * *v));
+    if (auto v = Number(*stats, "saturated_share"); v && *v > 0) parts.push_back(fmt::format("sat {:.2g}%", 100 * *v));
+    if (auto v = Number(*stats, "range_utilization")) parts.push_back(fmt::format("range {:.0f}%", 100 * *v));
+    std::string text;
+    for (const auto& p : parts) text += (text.empty() ? "" : "<br>") + E(p);
+    return "<td class=\"grid-stats\">" + text + "</td>";
   }
 
   static std::optional<double> Sqnr(const json& layer, const char* which) {
@@ -372,6 +519,7 @@ class Page {
     LineSeries isolated{"isolated", kIsolatedColor, true, {}};
     for (const json& l : layers) {
       plot.x_names.push_back(Str(l, "reference_layer") + " (" + Str(l, "candidate_op") + ")");
+      plot.tick_names.push_back(Shorten(Str(l, "reference_layer"), 24));
       accumulated.y.push_back(Sqnr(l, "accumulated"));
       isolated.y.push_back(Sqnr(l, "isolated"));
     }
@@ -398,16 +546,16 @@ class Page {
     Section("budget", "Error budget");
     const json* budget = Object(r_, "budget");
     if (budget == nullptr) {
-      Note("No error budget in this report (it needs --layers, and is left out when it cannot be computed).");
+      const std::string note = Str(r_, "budget_note");
+      Note(note.empty() ? "No error budget in this report (it needs --layers, and is left out when it cannot be computed)."
+                        : "No error budget: " + note);
       return EndSection();
     }
     StackedBar bar;
     bar.id = "plot-budget";
     const auto total = Number(*budget, "total_mse");
     bar.title = "Share of the output error" + (total ? " (total MSE " + FormatValue(*total) + ")" : std::string());
-    const std::pair<const char*, const char*> parts[] = {{"weight_quantization", "weights"},
-                                                         {"activation_quantization", "activations"},
-                                                         {"kernel_numerics", "kernel numerics"}};
+    const auto& parts = kBudgetParts;
     const char* colors[] = {"#4e79a7", "#f28e2b", "#59a14f"};
     out_ += "<table class=\"budget\">\n<tr><th>Part</th><th>MSE</th><th>Share</th></tr>\n";
     for (size_t i = 0; i < std::size(parts); ++i) {
@@ -510,9 +658,8 @@ class Page {
       any = true;
       fmt::format_to(O(), "<h3>Output {} ({}): {} flipped</h3>\n", E(Str(o, "index")), E(Str(o, "reference_name")),
                      flips.size());
-      out_ +=
-          "<table class=\"flips\">\n<tr><th>Sample</th><th>Reference class</th><th>Candidate class</th>"
-          "<th>Input</th></tr>\n";
+      // Cards in a wrapping grid: a table row per flip wasted a page on a few dozen thumbnails.
+      out_ += "<div class=\"flip-grid flips\">\n";
       for (const json& f : flips) {
         const std::string image = Str(f, "image");
         std::string cell;
@@ -521,11 +668,11 @@ class Page {
         } else if (!image.empty()) {
           cell = "<span class=\"note\">image left out: not an inline data URI</span>";
         }
-        fmt::format_to(
-            O(), "<tr><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>\n",
-            E(Str(f, "sample")), E(Str(f, "reference_class")), E(Str(f, "candidate_class")), cell);
+        fmt::format_to(O(),
+                       "<figure class=\"flip\">{}<figcaption>sample {}<br>class {} &rarr; {}</figcaption></figure>\n",
+                       cell, E(Str(f, "sample")), E(Str(f, "reference_class")), E(Str(f, "candidate_class")));
       }
-      out_ += "</table>\n";
+      out_ += "</div>\n";
     }
     if (!any) Note("No sample changed its class (or no output is a classifier).");
     EndSection();
@@ -561,12 +708,17 @@ class Page {
       Note("None.");
       return EndSection();
     }
+    // A long list (every folded batch norm of a converted model) is collapsed behind its count.
+    const bool fold = unmatched.size() > 8;
+    if (fold) fmt::format_to(O(), "<details><summary>{} unmatched tensors</summary>\n", unmatched.size());
     out_ += "<ul class=\"unmatched\">\n";
     for (const json& u : unmatched) {
-      fmt::format_to(O(), "<li>{} <code>{}</code>: {}</li>\n", E(Str(u, "side")), E(Str(u, "name")),
-                     E(Str(u, "reason")));
+      const std::string name = Str(u, "name");
+      fmt::format_to(O(), "<li>{} <code title=\"{}\">{}</code>: {}</li>\n", E(Str(u, "side")), E(name),
+                     E(ShortTensorName(name, 80)), E(Str(u, "reason")));
     }
     out_ += "</ul>\n";
+    if (fold) out_ += "</details>\n";
     EndSection();
   }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <functional>
 #include <iterator>
 
 namespace ql::report {
@@ -13,6 +14,8 @@ namespace {
 // each, so a long layer name in the title cannot run into the legend).
 constexpr double kLeft = 64, kRight = 16, kTop = 46, kBottom = 48;
 constexpr double kTitleY = 16, kLegendY = 24;
+// Up to this many line-plot positions each get a rotated name under the axis.
+constexpr size_t kMaxNamedTicks = 64;
 
 struct Range {
   double lo = 0, hi = 0;
@@ -62,13 +65,15 @@ std::string Px(double v) { return fmt::format("{:.1f}", v); }
 // Maps data coordinates to pixels inside the margins and writes the shared frame parts.
 class Frame {
  public:
-  Frame(double width, double height, Range x, Range y) : w_(width), h_(height), x_(x), y_(y) {}
+  // `bottom` is the room below the plot area: more when the x labels are rotated names.
+  Frame(double width, double height, Range x, Range y, double bottom = kBottom)
+      : w_(width), h_(height), bottom_(bottom), x_(x), y_(y) {}
   double X(double v) const { return kLeft + (v - x_.lo) / (x_.hi - x_.lo) * (w_ - kLeft - kRight); }
-  double Y(double v) const { return h_ - kBottom - (v - y_.lo) / (y_.hi - y_.lo) * (h_ - kTop - kBottom); }
+  double Y(double v) const { return h_ - bottom_ - (v - y_.lo) / (y_.hi - y_.lo) * (h_ - kTop - bottom_); }
   double left() const { return kLeft; }
   double right() const { return w_ - kRight; }
   double top() const { return kTop; }
-  double bottom() const { return h_ - kBottom; }
+  double bottom() const { return h_ - bottom_; }
 
   void Open(std::string& out, const std::string& id, const std::string& title) const {
     fmt::format_to(std::back_inserter(out),
@@ -80,24 +85,36 @@ class Frame {
 
   // Grid lines at the y ticks, both axes with tick labels, and the axis titles. `x_ticks` are
   // data values; `x_text` gives each one's label.
+  // `y_ticks` (position in data units, label) replaces the linear ticks, e.g. for a log axis.
+  // With `rotate_x` the x labels are drawn at -45 degrees so that many long names do not overlap.
   template <typename XText>
   void Axes(std::string& out, const std::vector<double>& x_ticks, XText x_text, const std::string& x_label,
-            const std::string& y_label) const {
+            const std::string& y_label, std::vector<std::pair<double, std::string>> y_ticks = {},
+            bool rotate_x = false) const {
     auto o = std::back_inserter(out);
     out += "<g class=\"axes\">\n";
-    for (double t : NiceTicks(y_.lo, y_.hi, 6)) {
+    if (y_ticks.empty()) {
+      for (double t : NiceTicks(y_.lo, y_.hi, 6)) y_ticks.emplace_back(t, FormatValue(t));
+    }
+    for (const auto& [t, text] : y_ticks) {
       const std::string y = Px(Y(t));
       fmt::format_to(o, "<line class=\"grid\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>", Px(left()), Px(right()), y,
                      y);
       fmt::format_to(o, "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\" dy=\"0.32em\">{}</text>\n",
-                     Px(left() - 6), y, HtmlEscape(FormatValue(t)));
+                     Px(left() - 6), y, HtmlEscape(text));
     }
     for (double t : x_ticks) {
       const std::string x = Px(X(t));
       fmt::format_to(o, "<line class=\"tickmark\" x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\"/>", x, x, Px(bottom()),
                      Px(bottom() + 5));
-      fmt::format_to(o, "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x,
-                     Px(bottom() + 18), HtmlEscape(x_text(t)));
+      if (rotate_x) {
+        fmt::format_to(o,
+                       "<text class=\"tick\" text-anchor=\"end\" transform=\"translate({} {}) rotate(-45)\">{}</text>\n",
+                       x, Px(bottom() + 12), HtmlEscape(x_text(t)));
+      } else {
+        fmt::format_to(o, "<text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"middle\">{}</text>\n", x,
+                       Px(bottom() + 18), HtmlEscape(x_text(t)));
+      }
     }
     fmt::format_to(o, "<rect class=\"frame\" x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/>\n", Px(left()), Px(top()),
                    Px(right() - left()), Px(bottom() - top()));
@@ -126,7 +143,7 @@ class Frame {
   }
 
  private:
-  double w_, h_;
+  double w_, h_, bottom_;
   Range x_, y_;
 };
 
@@ -184,16 +201,34 @@ std::string RenderLinePlot(const LinePlot& p) {
   for (const auto& l : p.labels) y.Add(l.y);
   // Categories centred in their slot: one layer still gets a visible position.
   Range x{-0.5, static_cast<double>(n) - 0.5, false};
-  const Frame f(1180, 380, x, y.Padded(0.08));
+  // Every position gets its name under the axis while the names still fit side by side
+  // (rotated, about 14 px apart); beyond that, numbered ticks and the names in the tooltips.
+  const bool named = !p.tick_names.empty() && n <= kMaxNamedTicks;
+  size_t longest = 0;
+  if (named) {
+    for (const auto& t : p.tick_names) longest = std::max(longest, t.size());
+  }
+  // A 45-degree label of k characters (about 6.5 px each at 11 px) needs k * 6.5 * 0.71 px.
+  const double bottom = named ? 40 + 4.6 * static_cast<double>(std::min<size_t>(longest, 40)) : kBottom;
+  const Frame f(1180, 340 + bottom, x, y.Padded(0.08), bottom);
   std::string out;
   auto o = std::back_inserter(out);
   f.Open(out, p.id, p.title);
   std::vector<double> x_ticks;
-  for (double t : NiceTicks(0, std::max(1.0, static_cast<double>(n) - 1), 10)) {
-    if (t == std::floor(t) && t <= static_cast<double>(n) - 1) x_ticks.push_back(t);
+  if (named) {
+    for (size_t i = 0; i < n; ++i) x_ticks.push_back(static_cast<double>(i));
+  } else {
+    for (double t : NiceTicks(0, std::max(1.0, static_cast<double>(n) - 1), 10)) {
+      if (t == std::floor(t) && t <= static_cast<double>(n) - 1) x_ticks.push_back(t);
+    }
   }
   f.Axes(
-      out, x_ticks, [](double t) { return FormatValue(t); }, p.x_label, p.y_label);
+      out, x_ticks,
+      [&](double t) {
+        const auto i = static_cast<size_t>(t);
+        return named && i < p.tick_names.size() ? p.tick_names[i] : FormatValue(t);
+      },
+      p.x_label, p.y_label, {}, named);
 
   std::vector<std::pair<std::string, std::string>> legend;
   for (size_t si = 0; si < p.series.size(); ++si) {
@@ -227,16 +262,41 @@ std::string RenderLinePlot(const LinePlot& p) {
     out += "</g>\n";
   }
   // Labels last, so they are drawn over the lines. Near the edges the text is anchored inwards
-  // so it stays inside the plot.
+  // so it stays inside the plot. Neighbouring worst layers are often adjacent, so each label
+  // takes the first of a few heights (above, then below the point) where its box does not
+  // overlap a label already placed; a thin leader line ties a moved label to its point.
+  struct Box {
+    double x0, x1, y0, y1;
+  };
+  std::vector<Box> placed;
   out += "<g class=\"point-labels\">\n";
   for (const auto& l : p.labels) {
     if (!std::isfinite(l.y)) continue;
     const double px = f.X(static_cast<double>(l.x));
     const double py = f.Y(l.y);
-    const char* anchor = px < f.left() + 80 ? "start" : px > f.right() - 80 ? "end" : "middle";
+    const double w = 6.6 * static_cast<double>(l.text.size());
+    const bool start = px < f.left() + 80, end = !start && px > f.right() - 80;
+    const char* anchor = start ? "start" : end ? "end" : "middle";
+    const double x0 = start ? px : end ? px - w : px - w / 2;
+    double ty = std::max(f.top() + 12, py - 9);
+    for (double dy : {-9.0, -23.0, -37.0, 20.0, 34.0, 48.0, -51.0}) {
+      const double cand = std::clamp(py + dy, f.top() + 12, f.bottom() - 4);
+      const bool clash = std::any_of(placed.begin(), placed.end(), [&](const Box& b) {
+        return x0 < b.x1 && x0 + w > b.x0 && cand - 11 < b.y1 && cand + 2 > b.y0;
+      });
+      if (!clash) {
+        ty = cand;
+        break;
+      }
+    }
+    placed.push_back({x0, x0 + w, ty - 11, ty + 2});
     fmt::format_to(o, "<circle class=\"label-mark\" cx=\"{}\" cy=\"{}\" r=\"5\"/>", Px(px), Px(py));
+    if (std::fabs(ty - (py - 9)) > 1) {
+      fmt::format_to(o, "<line class=\"label-leader\" x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\"/>", Px(px),
+                     Px(ty < py ? py - 5 : py + 5), Px(px), Px(ty < py ? ty + 2 : ty - 11));
+    }
     fmt::format_to(o, "<text class=\"point-label\" x=\"{}\" y=\"{}\" text-anchor=\"{}\">{}</text>\n", Px(px),
-                   Px(std::max(f.top() + 10, py - 9)), anchor, HtmlEscape(l.text));
+                   Px(ty), anchor, HtmlEscape(l.text));
   }
   out += "</g>\n";
   f.Legend(out, legend);
@@ -310,14 +370,31 @@ std::string RenderHistogram(const Histogram& h) {
     }
   }
   if (!(max_count > 0)) return "";
+  // After a ReLU most values sit in the bin at 0, and on a linear axis every other bin is a flat
+  // line at the bottom: the tail, where rounding and clipping show, is invisible. When one bin
+  // dwarfs the rest of its series the counts are drawn on a log(1 + count) axis instead.
+  bool log_y = false;
+  for (const auto& s : h.series) {
+    std::vector<double> sorted = s.counts;
+    std::sort(sorted.begin(), sorted.end(), std::greater<>());
+    if (sorted.size() >= 2 && sorted[0] > 4 * sorted[1]) log_y = true;
+  }
+  auto count_y = [log_y](double c) { return log_y ? std::log10(1 + c) : c; };
   const Range x{e.front(), e.back(), false};
-  const Range y{0, max_count * 1.08, false};
-  const Frame f(420, 290, x, y);
+  const Range y{0, count_y(max_count) * 1.08, false};
+  const Frame f(400, 290, x, y);
   std::string out;
   auto o = std::back_inserter(out);
   f.Open(out, h.id, h.title);
+  std::vector<std::pair<double, std::string>> y_ticks;
+  if (log_y) {
+    // 0 and 1 would sit a few pixels apart: the first decade tick is 10.
+    y_ticks.emplace_back(0, "0");
+    for (double c = 10; c <= max_count; c *= 10) y_ticks.emplace_back(count_y(c), FormatValue(c));
+  }
   f.Axes(
-      out, NiceTicks(x.lo, x.hi, 5), [](double t) { return FormatValue(t); }, h.x_label, "count");
+      out, NiceTicks(x.lo, x.hi, 5), [](double t) { return FormatValue(t); }, h.x_label,
+      log_y ? "count (log scale)" : "count", std::move(y_ticks));
   std::vector<std::pair<std::string, std::string>> legend;
   for (size_t si = 0; si < h.series.size(); ++si) {
     const HistogramSeries& s = h.series[si];
@@ -326,8 +403,8 @@ std::string RenderHistogram(const Histogram& h) {
     // they overlap, the outline shows each one's exact bin heights.
     std::string d = fmt::format("M {} {} ", Px(f.X(e[0])), Px(f.Y(0)));
     for (size_t b = 0; b < bins; ++b) {
-      fmt::format_to(std::back_inserter(d), "L {} {} L {} {} ", Px(f.X(e[b])), Px(f.Y(s.counts[b])), Px(f.X(e[b + 1])),
-                     Px(f.Y(s.counts[b])));
+      const std::string top = Px(f.Y(count_y(s.counts[b])));
+      fmt::format_to(std::back_inserter(d), "L {} {} L {} {} ", Px(f.X(e[b])), top, Px(f.X(e[b + 1])), top);
     }
     fmt::format_to(std::back_inserter(d), "L {} {} Z", Px(f.X(e[bins])), Px(f.Y(0)));
     fmt::format_to(o,

@@ -37,6 +37,9 @@ struct PointLabel {
 struct LinePlot {
   std::string id, title, x_label, y_label;
   std::vector<std::string> x_names;  // tooltip text per x position (may be shorter than the series)
+  // Short names drawn (rotated) under the x axis, one per position; with none, or with too many
+  // positions to fit, the axis shows numbered ticks instead.
+  std::vector<std::string> tick_names;
   std::vector<LineSeries> series;
   std::vector<PointLabel> labels;
 };
