@@ -50,24 +50,41 @@ void Substitute(std::span<const float> ref, rt::TensorRef& out) {
   }
 }
 
-// Op types between the tensors aligned before `tensor` and `tensor` itself: the ops an isolated
-// run exercises for this layer.
-std::vector<std::string> SegmentOps(const ir::Graph& g, const passes::UseDef& ud, int tensor,
-                                    const std::set<int>& aligned) {
-  std::vector<std::string> out;
-  std::set<int> seen_ops;
+// The ops between the tensors aligned before `tensor` and `tensor` itself, in execution order:
+// on the candidate side what an isolated run exercises for this layer, on the reference side the
+// layers a conversion fused into it.
+std::vector<int> SegmentOps(const ir::Graph& g, const passes::UseDef& ud, int tensor, const std::set<int>& aligned) {
+  std::vector<int> ops;
+  std::set<int> seen;
   std::vector<int> stack = {tensor};
-  while (!stack.empty() && seen_ops.size() < 64) {
+  while (!stack.empty() && seen.size() < 64) {
     const int t = stack.back();
     stack.pop_back();
     const int op = t >= 0 && t < static_cast<int>(ud.producer.size()) ? ud.producer[t] : -1;
-    if (op < 0 || !seen_ops.insert(op).second) continue;
-    out.emplace_back(ir::OpTypeName(g.ops[op].type));
+    if (op < 0 || !seen.insert(op).second) continue;
+    ops.push_back(op);
     for (int in : g.ops[op].inputs)
       if (in >= 0 && !g.tensors[in].is_constant && !aligned.count(in)) stack.push_back(in);
   }
-  std::reverse(out.begin(), out.end());
+  std::sort(ops.begin(), ops.end());
+  return ops;
+}
+
+// Layers of the reference's segment other than `layer`: what the candidate fused into it.
+std::vector<std::string> FusedLayers(const ir::Graph& g, const std::vector<int>& ops, const std::string& layer) {
+  std::vector<std::string> out;
+  for (int op : ops) {
+    const std::string& l = g.ops[op].layer;
+    if (!l.empty() && l != layer && std::find(out.begin(), out.end(), l) == out.end()) out.push_back(l);
+  }
   return out;
+}
+
+// Lookup-table and fixed-point activations: their integer kernels approximate the function.
+bool IsApproximatedActivation(ir::OpType t) {
+  using T = ir::OpType;
+  return t == T::kLOGISTIC || t == T::kTANH || t == T::kSOFTMAX || t == T::kLOG_SOFTMAX ||
+         t == T::kHARD_SWISH || t == T::kEXP || t == T::kELU || t == T::kGELU;
 }
 
 // The first graph-level difference only matters as "same arithmetic asked of both": identical
@@ -147,6 +164,27 @@ Status FeedBudget(BudgetRuns& b, const ir::Graph& candidate, rt::Interpreter& re
   return Status::Ok();
 }
 
+// Runs op e.op_index of the float simulation on the candidate's own inputs (dequantized) and adds
+// the candidate's result against it to act_err[op].
+Status ActivationError(rt::Interpreter& float_sim, const rt::OpEvent& e, const ir::Graph& candidate,
+                       std::map<int, TensorStatsAccumulator>& act_err) {
+  std::vector<std::vector<float>> in_values(e.inputs.size());
+  std::vector<const void*> ins(e.inputs.size(), nullptr);
+  for (size_t k = 0; k < e.inputs.size(); ++k) {
+    if (!e.inputs[k] || e.inputs[k]->is_static) continue;
+    QL_ASSIGN_OR_RETURN(in_values[k], TensorValues(*e.inputs[k]));
+    ins[k] = in_values[k].data();
+  }
+  const rt::TensorRef& out = *e.outputs[0];
+  std::vector<float> ideal(static_cast<size_t>(std::max<int64_t>(out.num_elements(), 0)));
+  void* outs[] = {ideal.data()};
+  QL_RETURN_IF_ERROR(float_sim.RunOp(e.op_index, ins, outs));
+  QL_ASSIGN_OR_RETURN(std::vector<float> got, TensorValues(out));
+  const ir::Tensor& t = candidate.tensors[e.graph.ops[e.op_index].outputs[0]];
+  act_err.try_emplace(e.op_index, t, 0).first->second.Add(ideal, got, out.shape);
+  return Status::Ok();
+}
+
 }  // namespace
 
 Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Graph& candidate,
@@ -223,10 +261,20 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     });
   }
   // The isolated run: record the candidate's own result, then give it the reference's value.
+  // Approximated activations are also run in float on the same (dequantized) inputs with the op
+  // runner of the candidate's float simulation: what the lookup table or fixed-point math costs
+  // beyond rounding the result.
   bool isolating = false;
+  std::map<int, TensorStatsAccumulator> act_err;
+  std::unique_ptr<BudgetRuns> budget;
   cand.AddHook([&](const rt::OpEvent& e) {
     if (!isolating || !capture_error.ok()) return;
     const ir::Op& op = e.graph.ops[e.op_index];
+    if (budget && IsApproximatedActivation(op.type) && e.outputs.size() == 1 && !e.folded &&
+        !candidate.tensors[op.outputs[0]].quant.empty()) {
+      Status st = ActivationError(*budget->weights_only, e, candidate, act_err);
+      if (!st.ok()) capture_error = st.WithContext("activation check: ");
+    }
     for (size_t k = 0; k < e.outputs.size() && k < op.outputs.size(); ++k) {
       auto it = iso_slot.find(op.outputs[k]);
       if (it == iso_slot.end() || !ref_got[it->second]) continue;
@@ -244,7 +292,6 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   });
 
   // --- Error budget ---
-  std::unique_ptr<BudgetRuns> budget;
   if (layers && options.budget) {
     if (!res.context.reference_is_source) {
       res.budget_note = "the reference is itself quantized: the budget splits error against a float reference";
@@ -368,6 +415,10 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   res.unaligned_reference = std::move(align.unaligned_reference);
   res.unaligned_candidate = std::move(align.unaligned_candidate);
   const passes::UseDef ud = passes::BuildUseDef(candidate);
+  const passes::UseDef ref_ud = passes::BuildUseDef(reference);
+  std::set<int> aligned_ref;
+  for (size_t i = 0; i < n; ++i)
+    if (!dead[i]) aligned_ref.insert(align.pairs[i].reference_tensor);
   double prev = 0;
   bool have_prev = false;
   for (size_t i = 0; i < n; ++i) {
@@ -382,7 +433,19 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     l.candidate_dtype = candidate.tensors[p.candidate_tensor].dtype;
     const int producer = ud.producer[p.candidate_tensor];
     l.candidate_op = producer >= 0 ? std::string(ir::OpTypeName(candidate.ops[producer].type)) : "INPUT";
-    l.segment_ops = SegmentOps(candidate, ud, p.candidate_tensor, aligned_cand);
+    const std::vector<int> seg = SegmentOps(candidate, ud, p.candidate_tensor, aligned_cand);
+    for (int op : seg) {
+      l.segment_ops.emplace_back(ir::OpTypeName(candidate.ops[op].type));
+      // The activation the segment approximates worst, measured against the same op in float.
+      auto it = act_err.find(op);
+      if (it == act_err.end() || it->second.empty()) continue;
+      TensorStats st = it->second.Finish();
+      if (!l.activation_error || st.rmse_over_step.value_or(0) > l.activation_error->rmse_over_step.value_or(0)) {
+        l.activation_error = st;
+        l.activation_op = std::string(ir::OpTypeName(candidate.ops[op].type));
+      }
+    }
+    l.fused_layers = FusedLayers(reference, SegmentOps(reference, ref_ud, p.reference_tensor, aligned_ref), p.layer);
     l.accumulated = acc[i].Finish();
     if (producer < 0) {
       l.isolated = l.accumulated;
@@ -399,6 +462,15 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     res.layers.push_back(std::move(l));
   }
   RankLayers(res.layers);
+  // A reference layer with no output of its own in the candidate was fused into a later one.
+  for (UnalignedLayer& u : res.unaligned_reference) {
+    for (const LayerReport& l : res.layers) {
+      if (std::find(l.fused_layers.begin(), l.fused_layers.end(), u.name) == l.fused_layers.end()) continue;
+      u.reason = fmt::format("fused by the conversion: the candidate computes it within layer '{}' ({} '{}')",
+                             l.pair.layer, l.candidate_op, l.candidate_name);
+      break;
+    }
+  }
   // Histograms for the worst-ranked layers.
   for (size_t i = 0, li = 0; li < res.layers.size(); ++li) {
     LayerReport& l = res.layers[li];

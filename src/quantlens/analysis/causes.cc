@@ -28,6 +28,14 @@ double NiceScale(double s) {
   return s;
 }
 
+// " in dense_1 > batch_normalization_1 > activation_1, which the candidate computes as one
+// FULLY_CONNECTED" (empty when nothing was fused).
+std::string Fused(const LayerReport& l) {
+  if (l.fused_layers.empty()) return "";
+  return fmt::format(" in {} > {}, which the candidate computes as {}", fmt::join(l.fused_layers, " > "),
+                     l.pair.layer, fmt::join(l.segment_ops, " > "));
+}
+
 Remedy Reconvert(std::string text) {
   Remedy r;
   r.kind = Remedy::Kind::kReconvert;
@@ -159,16 +167,24 @@ void ClassifyLayer(LayerReport& l, const CauseContext& ctx) {
       return;
     }
   }
-  if (SegmentHas(l, {"LOGISTIC", "TANH", "SOFTMAX", "LOG_SOFTMAX", "HARD_SWISH", "EXP", "ELU", "GELU"}) &&
-      (!quantized || *s.rmse_over_step > 0.6)) {
+  // An approximated activation: measured against the same op in float on the same inputs when
+  // the float simulation ran (activation_error), else inferred from the error in steps.
+  const bool approx_op =
+      SegmentHas(l, {"LOGISTIC", "TANH", "SOFTMAX", "LOG_SOFTMAX", "HARD_SWISH", "EXP", "ELU", "GELU"});
+  const bool approx_measured = l.activation_error && l.activation_error->rmse_over_step.value_or(0) > 0.6 &&
+                               l.activation_error->mse >= 0.3 * s.mse;
+  if (approx_op && (approx_measured || (!l.activation_error && (!quantized || *s.rmse_over_step > 0.6)))) {
     Remedy r = Reconvert(fmt::format("compute '{}' in int16 (finer lookup tables and grid)", layer));
     r.int16 = {layer};
-    set(Cause::kActivationApproximation,
-        fmt::format("a lookup-table or fixed-point activation ({}) is {} off{}",
-                    fmt::join(l.segment_ops, " > "),
-                    quantized ? fmt::format("{:.2f} steps RMS", *s.rmse_over_step) : fmt::format("{:.3g} RMS", std::sqrt(s.mse)),
-                    quantized ? " (plain rounding gives 0.29)" : ""),
-        r);
+    std::string how = l.activation_error
+        ? fmt::format("{} is {:.2f} steps RMS from the same function computed in float on its own inputs "
+                      "(rounding the result alone gives 0.29); it carries {} of this layer's squared error",
+                      l.activation_op, *l.activation_error->rmse_over_step,
+                      Pct(std::min(1.0, l.activation_error->mse / s.mse)))
+        : fmt::format("a lookup-table or fixed-point activation ({}) is {} off", fmt::join(l.segment_ops, " > "),
+                      quantized ? fmt::format("{:.2f} steps RMS", *s.rmse_over_step)
+                                : fmt::format("{:.3g} RMS", std::sqrt(s.mse)));
+    set(Cause::kActivationApproximation, how, r);
     return;
   }
   if (s.border_error_share && *s.border_error_share > std::max(0.5, 2.5 * s.border_fraction) &&
@@ -181,26 +197,34 @@ void ClassifyLayer(LayerReport& l, const CauseContext& ctx) {
                "'same' padding of even kernels) against the converter's"));
     return;
   }
-  if (s.channel_bias_share > 0.5 && s.sqnr_db < 40) {
+  // A constant offset per channel: quantized, when it dominates an error above rounding; float,
+  // when it stands above float32 rounding (which is ~120 dB below the signal).
+  if ((quantized && s.channel_bias_share > 0.5 && s.sqnr_db < 40) ||
+      (!quantized && s.channel_bias_share > 0.8 && s.sqnr_db < 80)) {
     Remedy r = Reconvert("convert with quantlens, which folds batch normalization into the preceding "
                          "layer's weights and bias");
     r.mode = quantized ? passes::ConvertMode::kInt8 : passes::ConvertMode::kFloat32;
     set(Cause::kFolding,
-        fmt::format("a constant offset per channel explains {} of the squared error (mean error {:.4g}): "
-                    "a bias or batch normalization folded wrongly or not at all",
-                    Pct(s.channel_bias_share), s.mean_error),
+        fmt::format("a constant offset per channel explains {} of the squared error (mean error {:.4g}, max "
+                    "{:.4g}){}: a bias or batch normalization folded wrongly or dropped",
+                    Pct(s.channel_bias_share), s.mean_error, s.max_abs, Fused(l)),
         r);
     return;
   }
   if (quantized) {
     Remedy r = Reconvert(fmt::format("compute '{}' in int16 (a 256x finer grid)", layer));
     r.int16 = {layer};
-    set(Cause::kRounding,
-        fmt::format("RMSE {:.2f} steps of {:.4g} (uniform rounding alone gives 0.29); no clipping ({}), "
-                    "isolated SQNR {}",
-                    *s.rmse_over_step, s.rmse_over_step ? std::sqrt(s.mse) / *s.rmse_over_step : 0.0,
-                    Pct(s.clipped_share.value_or(0)), Db(s.sqnr_db)),
-        r);
+    const double step = std::sqrt(s.mse) / *s.rmse_over_step;
+    std::string not_weights =
+        l.weights ? fmt::format(", weights fine ({} below them)", Db(l.weights->sqnr_db)) : std::string();
+    std::string ev = *s.rmse_over_step <= 0.6
+        ? fmt::format("RMSE {:.2f} steps of {:.4g}: the output grid's own rounding (uniform rounding gives "
+                      "0.29); no clipping ({}){}", *s.rmse_over_step, step, Pct(s.clipped_share.value_or(0)),
+                      not_weights)
+        : fmt::format("RMSE {:.2f} steps of {:.4g}: rounding of the int8 inputs and intermediate results of {} "
+                      "grows through the computation; no clipping ({}){}", *s.rmse_over_step, step,
+                      fmt::join(l.segment_ops, " > "), Pct(s.clipped_share.value_or(0)), not_weights);
+    set(Cause::kRounding, ev + fmt::format("; isolated SQNR {}", Db(s.sqnr_db)), r);
     return;
   }
   set(Cause::kKernelNumerics,

@@ -70,9 +70,16 @@ struct LayerReport {
   std::string candidate_name;
   std::string candidate_op;  // type of the op writing the candidate tensor ("INPUT" for inputs)
   std::vector<std::string> segment_ops;  // op types between the previous aligned tensors and this one
+  // Reference layers computed on the way to this one that have no aligned output of their own
+  // (the converter fused them: "dense_1", "batch_normalization_1" for "activation_1"), in order.
+  std::vector<std::string> fused_layers;
   ir::DType candidate_dtype = ir::DType::kUnknown;
   TensorStats accumulated;
   std::optional<TensorStats> isolated;
+  // The worst approximated activation (LOGISTIC, SOFTMAX, ...) of the segment, against the same op
+  // run in float on the candidate's own inputs (isolated run; needs the float simulation).
+  std::optional<TensorStats> activation_error;
+  std::string activation_op;
   double sqnr_drop_db = 0;  // accumulated SQNR of the previous layer minus this one's
   std::optional<WeightEvidence> weights;
   int rank = 0;  // 1 = adds the most error; 0 = adds none
