@@ -212,8 +212,10 @@ void ClassifyLayer(LayerReport& l, const CauseContext& ctx) {
     return;
   }
   if (quantized) {
-    Remedy r = Reconvert(fmt::format("compute '{}' in int16 (a 256x finer grid)", layer));
-    r.int16 = {layer};
+    // int16 for this layer alone gains nothing: its int8 neighbours round its input and output to
+    // the same grids again. The grids have to be int16 on both sides, so the remedy is int16x8.
+    Remedy r = Reconvert("int16 activations (int16x8 mode): every grid 256x finer, int8 weights kept");
+    r.mode = passes::ConvertMode::kInt16x8;
     const double step = std::sqrt(s.mse) / *s.rmse_over_step;
     std::string not_weights =
         l.weights ? fmt::format(", weights fine ({} below them)", Db(l.weights->sqnr_db)) : std::string();

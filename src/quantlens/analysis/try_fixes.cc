@@ -50,6 +50,7 @@ Result<std::vector<FixResult>> TryFixes(const ir::Graph& reference, const ir::Gr
     if (out.size() >= fix_options.max_fixes) break;
     Remedy remedy = *remedy_ptr;
     if (remedy.kind != Remedy::Kind::kReconvert && remedy.kind != Remedy::Kind::kRescaleData) continue;
+    // A candidate that already has int16 activations is compared with int16x8 reconversions.
     if (remedy.kind == Remedy::Kind::kReconvert && int16 && remedy.mode == passes::ConvertMode::kInt8)
       remedy.mode = passes::ConvertMode::kInt16x8;
     if (!tried.insert(FixKey(remedy)).second) continue;
@@ -68,9 +69,10 @@ Result<std::vector<FixResult>> TryFixes(const ir::Graph& reference, const ir::Gr
       after = CompareModels(reference, candidate, o);
     } else {
       const std::string calib = fix_options.calibration.empty() ? options.data : fix_options.calibration;
-      fr.command = fmt::format("quantlens convert {} -o fixed.tflite {} --calibration {}",
+      fr.command = fmt::format("quantlens convert {} -o fixed.tflite {} --calibration {}{}",
                                fix_options.reference_path, ConvertFlags(remedy),
-                               fix_options.calibration.empty() ? fix_options.data_label : fix_options.calibration);
+                               fix_options.calibration.empty() ? fix_options.data_label : fix_options.calibration,
+                               fix_options.data_flags);
       if (!result.context.reference_is_source) {
         fr.error = "the reference is quantized; reconverting needs the float model it came from";
         out.push_back(std::move(fr));

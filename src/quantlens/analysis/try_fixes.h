@@ -30,6 +30,7 @@ struct FixResult {
 struct TryFixOptions {
   std::string reference_path;  // for the printed commands
   std::string data_label;      // the --data argument as given
+  std::string data_flags;      // image flags of the data (" --resize 96x96 --scale 0.0039"), for commands
   // Calibration data for reconversions; empty: the comparison data (optimistic: the same samples
   // calibrate and evaluate).
   std::string calibration;

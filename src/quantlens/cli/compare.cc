@@ -221,6 +221,10 @@ int RunCompare(const CompareArgs& args) {
     fo.reference_path = args.reference;
     fo.data_label = args.data;
     fo.calibration = args.fix_calibration;
+    if (!args.resize.empty()) fo.data_flags += " --resize " + args.resize;
+    if (args.scale) fo.data_flags += fmt::format(" --scale {}", *args.scale);
+    if (args.offset) fo.data_flags += fmt::format(" --offset {}", *args.offset);
+    if (args.grayscale) fo.data_flags += " --grayscale";
     std::cerr << "quantlens: trying fixes\n";
     auto f = analysis::TryFixes(*ref, *cand, *res, opts, fo);
     if (!f.ok()) return Fail(f.status().WithContext("--try-fixes: "));
