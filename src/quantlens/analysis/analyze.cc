@@ -127,7 +127,7 @@ struct BudgetRuns {
   ir::Graph graph;
   std::unique_ptr<rt::Interpreter> weights_only, with_activations;
   double sq_total = 0, sq_weight = 0, sq_activation = 0;
-  int64_t values = 0;
+  int64_t values = 0, samples = 0;
 };
 
 Result<std::unique_ptr<BudgetRuns>> OpenBudget(const ir::Graph& candidate, rt::Profile profile) {
@@ -316,7 +316,10 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   std::vector<std::string> dead_reason(n);
   std::vector<std::vector<uint8_t>> cand_inputs(static_cast<size_t>(cand.num_inputs()));
 
+  const int64_t budget_stride =
+      options.budget_samples > 0 ? std::max<int64_t>(1, (res.num_samples + options.budget_samples - 1) / options.budget_samples) : 1;
   for (int64_t s = 0; s < res.num_samples; ++s) {
+    const bool budget_here = budget && s % budget_stride == 0;
     std::fill(ref_got.begin(), ref_got.end(), false);
     std::fill(cand_got.begin(), cand_got.end(), false);
     QL_RETURN_IF_ERROR(model_pair->Feed(s));
@@ -326,7 +329,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
       capture(ref_slots, ref_vals, ref_got, reference.inputs[i], ref.input(i));
       capture(cand_slots, cand_vals, cand_got, candidate.inputs[i], cand.input(i));
     }
-    if (budget) QL_RETURN_IF_ERROR(FeedBudget(*budget, candidate, ref).WithContext("error budget: "));
+    if (budget_here) QL_RETURN_IF_ERROR(FeedBudget(*budget, candidate, ref).WithContext("error budget: "));
     QL_RETURN_IF_ERROR(ref.Invoke().WithContext("reference: "));
     QL_RETURN_IF_ERROR(cand.Invoke().WithContext("candidate: "));
     QL_RETURN_IF_ERROR(capture_error);
@@ -342,7 +345,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
                                ir::ShapeToString(co_t.shape));
       out_acc[k].Add(s, ref_out[k], c, source.Label(s));
       scatter[k].Add(ref_out[k], c, co_t.shape);
-      if (budget) {
+      if (budget_here) {
         double sq = 0;
         for (size_t v = 0; v < c.size(); ++v) sq += (c[v] - ref_out[k][v]) * double(c[v] - ref_out[k][v]);
         budget->sq_total += sq;
@@ -375,7 +378,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
       QL_RETURN_IF_ERROR(st.WithContext("candidate (isolated run): "));
       QL_RETURN_IF_ERROR(capture_error);
     }
-    if (budget) {
+    if (budget_here) {
       QL_RETURN_IF_ERROR(budget->weights_only->Invoke().WithContext("error budget (float weights): "));
       QL_RETURN_IF_ERROR(budget->with_activations->Invoke().WithContext("error budget (activations): "));
       for (int k = 0; k < ref.num_outputs(); ++k) {
@@ -387,6 +390,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
         }
         budget->values += static_cast<int64_t>(ref_out[k].size());
       }
+      ++budget->samples;
     }
     if (options.progress) options.progress(s + 1, res.num_samples);
   }
@@ -484,6 +488,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   if (budget && budget->values > 0) {
     ErrorBudget b;
     const double nv = static_cast<double>(budget->values);
+    b.samples = budget->samples;
     b.total_mse = budget->sq_total / nv;
     b.weight.mse = budget->sq_weight / nv;
     b.activation.mse = std::max(0.0, budget->sq_activation - budget->sq_weight) / nv;

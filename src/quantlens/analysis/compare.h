@@ -31,6 +31,9 @@ struct CompareOptions {
   // Per-layer analysis: alignment, accumulated and isolated error, causes, error budget.
   bool layers = false;
   bool budget = true;             // with layers: the two float runs of the error budget
+  // The budget is an estimate of three noise powers: it runs on at most this many evenly spaced
+  // samples (0: all), which keeps the analysis within 3x the cost of running both models.
+  int64_t budget_samples = 32;
   size_t histogram_layers = 6;    // worst layers that get a histogram
   size_t scatter_points = 2000;   // value pairs kept per output for the scatter plot
   size_t flip_images = 12;        // flipped samples whose input is kept for the report

@@ -100,6 +100,7 @@ struct BudgetPart {
   double share = 0;
 };
 struct ErrorBudget {
+  int64_t samples = 0;  // the samples it was measured on (CompareOptions::budget_samples)
   double total_mse = 0;
   BudgetPart weight, activation, kernel;
 };

@@ -86,7 +86,7 @@ json CompareReportJson(const CompareResult& r, const ReportInfo& info, const std
   if (r.budget) {
     const ErrorBudget& b = *r.budget;
     auto part = [](const BudgetPart& p) { return json{{"mse", Num(p.mse)}, {"share", Num(p.share)}}; };
-    j["budget"] = {{"total_mse", Num(b.total_mse)}, {"weight_quantization", part(b.weight)},
+    j["budget"] = {{"samples", b.samples}, {"total_mse", Num(b.total_mse)}, {"weight_quantization", part(b.weight)},
                    {"activation_quantization", part(b.activation)}, {"kernel_numerics", part(b.kernel)}};
   } else {
     j["budget"] = nullptr;
