@@ -40,6 +40,91 @@ TEST(CompareCli, KerasAgainstTensorFlowsInt8) {
   // --layers: TensorFlow's file has no layer map; its tensor names align most layers.
   ASSERT_TRUE(j.contains("layers"));
   EXPECT_GE(j["layers"].size(), 12u);
+  // Schema v1: every layer has both error views, a cause and a rank; the budget splits the error.
+  EXPECT_EQ(j["schema"], "quantlens.compare");
+  EXPECT_EQ(j["schema_version"], 1);
+  int ranked_first = 0;
+  for (const auto& l : j["layers"]) {
+    for (const char* key : {"rank", "reference_layer", "candidate_tensor", "candidate_index", "accumulated",
+                            "isolated", "cause", "evidence", "remedy"})
+      EXPECT_TRUE(l.contains(key)) << key << " missing in " << l.dump();
+    ranked_first += l["rank"] == 1;
+  }
+  EXPECT_EQ(ranked_first, 1);
+  ASSERT_TRUE(j["budget"].is_object()) << j.dump();
+  const double shares = j["budget"]["weight_quantization"]["share"].get<double>() +
+                        j["budget"]["activation_quantization"]["share"].get<double>() +
+                        j["budget"]["kernel_numerics"]["share"].get<double>();
+  EXPECT_NEAR(shares, 1.0, 1e-9);
+  // Layers TensorFlow fused are listed as unmatched, with the layer that now computes them.
+  bool fused = false;
+  for (const auto& u : j["unmatched"]) fused |= u["reason"].get<std::string>().find("fused") != std::string::npos;
+  EXPECT_TRUE(fused) << j["unmatched"].dump();
+  EXPECT_NE(r.out.find("where the error enters"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("error budget"), std::string::npos) << r.out;
+}
+
+// --fail-if is a CI gate: exit 1 when a condition holds, 0 when none does, 2 when it is malformed
+// or names a metric the outputs do not have.
+TEST(CompareCli, FailIfGatesBothWays) {
+  const std::string base = "compare '" + kKeras + "' '" + kInt8 + "' --data '" + kTest + "' --samples 20 ";
+  auto holds = Quantlens(base + "--fail-if 'top1_agreement<1.01,sqnr_db<0'");
+  EXPECT_EQ(holds.status, 1) << holds.err;
+  EXPECT_NE(holds.out.find("--fail-if: top1_agreement<1.01"), std::string::npos) << holds.out;
+  auto passes = Quantlens(base + "--fail-if 'top1_agreement<0.5,sqnr_db<5,max_abs>1.5'");
+  EXPECT_EQ(passes.status, 0) << passes.err << passes.out;
+  ExpectOneLineError(Quantlens(base + "--fail-if 'speed<3'"), "unknown metric 'speed'");
+  ExpectOneLineError(Quantlens(base + "--fail-if 'sqnr_db=3'"), "no comparison");
+  ExpectOneLineError(Quantlens(base + "--fail-if 'sqnr_db<abc'"), "not a number");
+  // Accuracy without labels (random data has none).
+  ExpectOneLineError(Quantlens("compare '" + kKeras + "' '" + kInt8 + "' --data random:1 --samples 2 "
+                               "--fail-if 'candidate_accuracy<0.9'"),
+                     "labels");
+}
+
+// TensorFlow's float conversion of ad01 folded batch normalization and dropped the Dense biases:
+// the per-layer analysis names folding, first at dense_1 (computed within activation_1).
+TEST(CompareCli, NamesFoldingInTensorFlowsAd01) {
+  TempDir dir;
+  const std::string json = dir.File("ad.json");
+  auto r = Quantlens("compare '" + kCorpus + "/mlperf_tiny/ad01.h5' '" + kCorpus +
+                     "/mlperf_tiny/ad01_fp32.tflite' --data random:3 --samples 50 --layers --json '" + json + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream f(json);
+  nlohmann::json j = nlohmann::json::parse(f);
+  const nlohmann::json* first = nullptr;
+  for (const auto& l : j["layers"])
+    if (l["cause"] == "folding") {
+      first = &l;
+      break;
+    }
+  ASSERT_NE(first, nullptr) << r.out;
+  EXPECT_EQ((*first)["reference_layer"], "activation_1") << first->dump();
+  EXPECT_NE((*first)["evidence"].get<std::string>().find("dense_1"), std::string::npos) << first->dump();
+  bool finding = false;
+  for (const auto& fd : j["findings"]) finding |= fd["cause"] == "folding";
+  EXPECT_TRUE(finding) << j["findings"].dump();
+}
+
+// --html writes one self-contained page; --try-fixes measures remedies through convert.
+TEST(CompareCli, HtmlReportAndTryFixes) {
+  TempDir dir;
+  const std::string html = dir.File("r.html"), json = dir.File("r.json");
+  auto r = Quantlens("compare '" + kKeras + "' '" + kInt8 + "' --data '" + kTest + "' --samples 30 --try-fixes "
+                     "--fix-calibration '" + kCorpus + "/cifar10/train_1000.npz' --html '" + html + "' --json '" + json + "'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  std::ifstream hf(html);
+  const std::string page((std::istreambuf_iterator<char>(hf)), std::istreambuf_iterator<char>());
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  EXPECT_EQ(page.find("src=\"http"), std::string::npos);
+  std::ifstream jf(json);
+  nlohmann::json j = nlohmann::json::parse(jf);
+  ASSERT_FALSE(j["fixes"].empty()) << r.out;
+  for (const auto& fx : j["fixes"]) {
+    EXPECT_TRUE(fx.contains("after") || fx.contains("error")) << fx.dump();
+    EXPECT_NE(fx["command"].get<std::string>().find("train_1000.npz"), std::string::npos) << fx.dump();
+  }
+  EXPECT_NE(r.out.find("fixes tried"), std::string::npos) << r.out;
 }
 
 TEST(CompareCli, SameModelIsIdentical) {
