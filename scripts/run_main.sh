@@ -37,9 +37,12 @@ echo "== quantlens convert: ResNet-8 (.h5) to int8 =="
 "$ql" convert "$shared/corpus/mlperf_tiny/pretrainedResnet.h5" -o "$out/pretrainedResnet_int8.tflite" \
   --mode int8 --calibration "$shared/corpus/cifar10/train_1000.npz"
 echo
-echo "== quantlens compare: Keras model vs TensorFlow's int8 conversion (1,000 CIFAR-10 test images) =="
+echo "== quantlens compare: Keras model vs TensorFlow's int8 conversion (1,000 CIFAR-10 test images):"
+echo "   where the error enters, why, and the measured fixes; HTML report in $out/compare_report.html =="
 "$ql" compare "$shared/corpus/mlperf_tiny/pretrainedResnet.h5" \
-  "$shared/corpus/mlperf_tiny/pretrainedResnet_quant.tflite" --data "$shared/corpus/cifar10/test.npz" --samples 1000
+  "$shared/corpus/mlperf_tiny/pretrainedResnet_quant.tflite" --data "$shared/corpus/cifar10/test.npz" --samples 1000 \
+  --try-fixes --fix-calibration "$shared/corpus/cifar10/train_1000.npz" \
+  --html "$out/compare_report.html" --json "$out/compare_report.json"
 echo
 echo "== quantlens compare: Keras model vs quantlens's int8 conversion (same images) =="
 "$ql" compare "$shared/corpus/mlperf_tiny/pretrainedResnet.h5" "$out/pretrainedResnet_int8.tflite" \
