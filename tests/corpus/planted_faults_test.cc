@@ -413,7 +413,11 @@ Outcome RunCase(Case& c) {
           bad += (bad.empty() ? "" : "; ") + l.pair.layer + " rank " + std::to_string(l.rank) + " " +
                  std::string(CauseName(l.cause)) + " [" + l.evidence + "]";
       if (!rank1) o.why_miss = "no rank-1 layer";
-      else if (!ops.count(rank1->candidate_op)) o.why_miss = "rank-1 op is " + rank1->candidate_op;
+      // The layer's segment must hold the op whose rounding differs between the profiles (a
+      // Dense with softmax is FULLY_CONNECTED > SOFTMAX).
+      else if (std::none_of(rank1->segment_ops.begin(), rank1->segment_ops.end(),
+                            [&](const std::string& op) { return ops.count(op) > 0; }))
+        o.why_miss = "rank-1 segment has no conv or fully-connected op: " + rank1->candidate_op;
       else if (!bad.empty()) o.why_miss = "ranked layers with another cause: " + bad;
       else if (!has_finding(want)) o.why_miss = "no kernel-numerics finding";
       else o.hit = true;

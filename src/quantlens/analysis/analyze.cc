@@ -89,8 +89,22 @@ bool IsApproximatedActivation(ir::OpType t) {
 
 // The first graph-level difference only matters as "same arithmetic asked of both": identical
 // files (or identical graphs) compared under two numerics profiles.
-bool SameGraph(const ir::Graph& a, const ir::Graph& b) {
-  return a.format == b.format && a.format == ir::SourceFormat::kTflite && ir::DiffGraphs(a, b).empty();
+bool SameGraph(const ir::Graph& a, const ir::Graph& b) { return ir::DiffGraphs(a, b).empty(); }
+
+// The grid a float graph input is quantized to right away: the output of the QUANTIZE ops that
+// are its only readers (quantlens's int8 files keep a float input), or -1.
+int InputGrid(const ir::Graph& g, const passes::UseDef& ud, int input) {
+  if (g.tensors[input].dtype != ir::DType::kFloat32 || ud.consumers[input].empty()) return -1;
+  int grid = -1;
+  for (int op : ud.consumers[input]) {
+    const ir::Op& o = g.ops[op];
+    if (o.type != ir::OpType::kQUANTIZE || o.outputs.size() != 1) return -1;
+    const ir::Tensor& q = g.tensors[o.outputs[0]];
+    if (q.quant.empty()) return -1;
+    if (grid >= 0 && g.tensors[grid].quant.scale != q.quant.scale) return -1;
+    grid = o.outputs[0];
+  }
+  return grid;
 }
 
 bool HasQuantizedActivations(const ir::Graph& g) {
@@ -230,6 +244,15 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     iso.emplace_back(candidate.tensors[align.pairs[i].candidate_tensor], 0);
   }
   std::vector<ir::Shape> cand_shapes(n);
+  // Graph-input pairs of a float input the candidate quantizes at once: the data against that grid.
+  const passes::UseDef ud = passes::BuildUseDef(candidate);
+  std::map<size_t, TensorStatsAccumulator> input_grid;
+  for (size_t i = 0; i < n; ++i) {
+    const int t = align.pairs[i].candidate_tensor;
+    if (ud.producer[t] >= 0 || std::find(candidate.inputs.begin(), candidate.inputs.end(), t) == candidate.inputs.end())
+      continue;
+    if (const int grid = InputGrid(candidate, ud, t); grid >= 0) input_grid.emplace(i, candidate.tensors[grid]);
+  }
   Status capture_error;
   bool capturing = true;
   auto capture = [&](const std::multimap<int, size_t>& slots, std::vector<std::vector<float>>& vals,
@@ -364,6 +387,12 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
         } else {
           cand_shapes[i] = cand.tensor_shape(align.pairs[i].candidate_tensor);
           acc[i].Add(ref_vals[i], cand_vals[i], cand_shapes[i]);
+          if (auto g = input_grid.find(i); g != input_grid.end()) {
+            const int grid = InputGrid(candidate, ud, align.pairs[i].candidate_tensor);
+            std::vector<float> q = ref_vals[i];
+            passes::FakeQuantize(candidate.tensors[grid], q);
+            g->second.Add(ref_vals[i], q, cand_shapes[i]);
+          }
         }
       }
       // Isolated run. Graph-input pairs have no producing op: their isolated error is the
@@ -418,7 +447,6 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   // --- Per-layer reports ---
   res.unaligned_reference = std::move(align.unaligned_reference);
   res.unaligned_candidate = std::move(align.unaligned_candidate);
-  const passes::UseDef ud = passes::BuildUseDef(candidate);
   const passes::UseDef ref_ud = passes::BuildUseDef(reference);
   std::set<int> aligned_ref;
   for (size_t i = 0; i < n; ++i)
@@ -451,7 +479,11 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     }
     l.fused_layers = FusedLayers(reference, SegmentOps(reference, ref_ud, p.reference_tensor, aligned_ref), p.layer);
     l.accumulated = acc[i].Finish();
-    if (producer < 0) {
+    // (In a same-graph comparison both sides quantize the data alike: no difference to report.)
+    if (auto g = input_grid.find(i);
+        producer < 0 && !res.context.same_graph && g != input_grid.end() && !g->second.empty()) {
+      l.isolated = g->second.Finish();  // the data as the candidate's first QUANTIZE stores it
+    } else if (producer < 0) {
       l.isolated = l.accumulated;
     } else if (iso_slot.at(p.candidate_tensor) == i && !iso[i].empty()) {
       l.isolated = iso[i].Finish();
@@ -464,6 +496,16 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     have_prev = true;
     ClassifyLayer(l, res.context);
     res.layers.push_back(std::move(l));
+  }
+  // Which aligned layers feed each one (through its segment's inputs).
+  std::map<int, size_t> layer_of_tensor;
+  for (size_t li = 0; li < res.layers.size(); ++li) layer_of_tensor.emplace(res.layers[li].pair.candidate_tensor, li);
+  for (LayerReport& l : res.layers) {
+    for (int op : SegmentOps(candidate, ud, l.pair.candidate_tensor, aligned_cand))
+      for (int in : candidate.ops[op].inputs)
+        if (auto it = layer_of_tensor.find(in); in >= 0 && it != layer_of_tensor.end() &&
+            std::find(l.input_layers.begin(), l.input_layers.end(), it->second) == l.input_layers.end())
+          l.input_layers.push_back(it->second);
   }
   RankLayers(res.layers);
   // A reference layer with no output of its own in the candidate was fused into a later one.

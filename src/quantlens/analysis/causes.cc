@@ -154,7 +154,9 @@ void ClassifyLayer(LayerReport& l, const CauseContext& ctx) {
   if (quantized && l.weights && std::isfinite(l.weights->sqnr_db)) {
     const WeightEvidence& w = *l.weights;
     const double weight_nsr = std::pow(10.0, -w.sqnr_db / 10.0);
-    if (w.sqnr_db < 40 && weight_nsr >= 0.25 * nsr) {
+    // Weights this coarse dominate whatever else the layer does; finer ones must explain a
+    // quarter of its error.
+    if (w.sqnr_db < 20 || (w.sqnr_db < 40 && weight_nsr >= 0.25 * nsr)) {
       Remedy r = w.per_tensor ? Reconvert("per-channel weights: each output channel gets its own scale")
                               : Reconvert(fmt::format("keep '{}' in float", layer));
       if (!w.per_tensor) r.keep_float = {layer};
@@ -218,7 +220,8 @@ void ClassifyLayer(LayerReport& l, const CauseContext& ctx) {
     r.mode = passes::ConvertMode::kInt16x8;
     const double step = std::sqrt(s.mse) / *s.rmse_over_step;
     std::string not_weights =
-        l.weights ? fmt::format(", weights fine ({} below them)", Db(l.weights->sqnr_db)) : std::string();
+        l.weights && l.weights->sqnr_db >= 30 ? fmt::format(", weights fine ({} below them)", Db(l.weights->sqnr_db))
+                                              : std::string();
     std::string ev = *s.rmse_over_step <= 0.6
         ? fmt::format("RMSE {:.2f} steps of {:.4g}: the output grid's own rounding (uniform rounding gives "
                       "0.29); no clipping ({}){}", *s.rmse_over_step, step, Pct(s.clipped_share.value_or(0)),
@@ -242,11 +245,32 @@ void RankLayers(std::vector<LayerReport>& layers) {
     layers[i].rank = 0;
     if (s.mse > 0 || s.nonfinite > 0) idx.push_back(i);
   }
-  auto key = [&](size_t i) {
+  std::vector<std::pair<int, double>> key(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) {
     const TensorStats& s = layers[i].isolated ? *layers[i].isolated : layers[i].accumulated;
-    return std::pair<int, double>(s.nonfinite > 0 ? 0 : 1, s.sqnr_db);
-  };
-  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return key(a) < key(b); });
+    key[i] = {s.nonfinite > 0 ? 0 : 1, s.sqnr_db};
+  }
+  // A layer is fed the reference's values on its input's grid. Where that grid itself loses
+  // (clips, or is coarsened by an outlier weight channel, or the data does not fit the input),
+  // the layer's isolated error is partly the grid's: it ranks right after the layer owning that
+  // grid. Layers are in execution order, so this carries down chains.
+  for (size_t i = 0; i < layers.size(); ++i) {
+    for (size_t p : layers[i].input_layers) {
+      if (p >= i) continue;
+      const Cause c = layers[p].cause;
+      if (c != Cause::kClipping && c != Cause::kWeightQuantization && c != Cause::kInputPreprocessing) continue;
+      // A consumer amplifies its input grid's loss, but not by orders of magnitude: an error 20 dB
+      // beyond the input layer's is the consumer's own.
+      const auto bumped = std::make_pair(key[p].first, std::nextafter(key[p].second, INFINITY));
+      if (key[i] < bumped && layers[i].cause != Cause::kNone && key[i].first == key[p].first &&
+          key[p].second - key[i].second < 20.0) {
+        key[i] = bumped;
+        layers[i].evidence += fmt::format("; its input comes from '{}' ({}), whose grid this error partly "
+                                          "inherits", layers[p].pair.layer, CauseName(c));
+      }
+    }
+  }
+  std::stable_sort(idx.begin(), idx.end(), [&](size_t a, size_t b) { return key[a] < key[b]; });
   for (size_t r = 0; r < idx.size(); ++r) layers[idx[r]].rank = static_cast<int>(r + 1);
 }
 

@@ -73,6 +73,8 @@ struct LayerReport {
   // Reference layers computed on the way to this one that have no aligned output of their own
   // (the converter fused them: "dense_1", "batch_normalization_1" for "activation_1"), in order.
   std::vector<std::string> fused_layers;
+  // Positions (in the report's layer list) of the aligned layers whose outputs feed this one.
+  std::vector<size_t> input_layers;
   ir::DType candidate_dtype = ir::DType::kUnknown;
   TensorStats accumulated;
   std::optional<TensorStats> isolated;
