@@ -143,3 +143,43 @@ TEST_F(ResNet8Layers, QuantizedReferenceAlignsOutputThroughDequantize) {
 
 }  // namespace
 }  // namespace ql::analysis
+
+namespace ql::analysis {
+namespace {
+
+// A candidate whose tensor names say nothing (every tensor renamed "t<i>", no layer map) still
+// aligns: by value correlation, with the same tensors that TensorFlow's names give.
+TEST_F(ResNet8Layers, RenamedTensorsAlignByValueCorrelation) {
+  auto named = tflite::ReadTfliteFile(kTfQuant);
+  ASSERT_TRUE(named.ok()) << named.status().message();
+  ir::Graph renamed = *named;
+  for (size_t t = 0; t < renamed.tensors.size(); ++t) renamed.tensors[t].name = "t" + std::to_string(t);
+  CompareOptions o = Opts();
+  o.data_options.max_samples = 4;
+  auto by_name = CompareModels(keras_, *named, o);
+  ASSERT_TRUE(by_name.ok()) << by_name.status().message();
+  auto by_value = CompareModels(keras_, renamed, o);
+  ASSERT_TRUE(by_value.ok()) << by_value.status().message();
+  std::map<std::string, int> expected;
+  for (const auto& l : by_name->layers) expected[l.pair.layer] = l.pair.candidate_tensor;
+  size_t by_correlation = 0, agree = 0;
+  for (const auto& l : by_value->layers) {
+    if (l.pair.method != AlignMethod::kValueCorrelation) continue;
+    ++by_correlation;
+    auto it = expected.find(l.pair.layer);
+    if (it != expected.end() && it->second == l.pair.candidate_tensor) ++agree;
+  }
+  // Every layer names found, except input and output (graph-io either way), is found by value,
+  // and to the same tensor.
+  std::string missing;
+  for (const auto& [layer, t] : expected) {
+    bool found = false;
+    for (const auto& l : by_value->layers) found |= l.pair.layer == layer;
+    if (!found) missing += " " + layer;
+  }
+  EXPECT_GE(by_correlation + 2, expected.size()) << "not aligned by value:" << missing;
+  EXPECT_EQ(agree, by_correlation);
+}
+
+}  // namespace
+}  // namespace ql::analysis

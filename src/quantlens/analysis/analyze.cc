@@ -14,6 +14,7 @@
 #include <map>
 #include <set>
 
+#include "quantlens/analysis/analysis_internal.h"
 #include "quantlens/analysis/compare.h"
 #include "quantlens/ir/graph_compare.h"
 #include "quantlens/ir/op_type.h"
@@ -21,9 +22,6 @@
 #include "quantlens/passes/graph_edit.h"
 
 namespace ql::analysis {
-
-// Defined in weight_evidence.cc.
-std::optional<WeightEvidence> WeightEvidenceFor(const ir::Graph& g, const passes::UseDef& ud, int tensor);
 
 namespace {
 
@@ -227,6 +225,8 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   LayerAlignment align;
   if (layers) {
     QL_ASSIGN_OR_RETURN(align, AlignLayers(reference, candidate));
+    if (!align.unaligned_reference.empty() && source.num_samples() > 0)
+      QL_RETURN_IF_ERROR(AlignByValues(reference, candidate, *model_pair, align));
   }
   const size_t n = align.pairs.size();
   std::vector<std::vector<float>> ref_vals(n), cand_vals(n);
@@ -456,7 +456,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   for (size_t i = 0; i < n; ++i) {
     const LayerPair& p = align.pairs[i];
     if (dead[i]) {
-      res.unaligned_reference.push_back({p.layer, dead_reason[i]});
+      res.unaligned_reference.push_back({p.layer, dead_reason[i], p.layer, p.node, p.reference_tensor});
       continue;
     }
     LayerReport l;

@@ -59,6 +59,7 @@ std::string_view AlignMethodName(AlignMethod m) {
     case AlignMethod::kTensorName: return "tensor-name";
     case AlignMethod::kConverterName: return "converter-name";
     case AlignMethod::kGraphIO: return "graph-io";
+    case AlignMethod::kValueCorrelation: return "value-correlation";
   }
   return "?";
 }
@@ -76,7 +77,7 @@ Result<LayerAlignment> AlignLayers(const ir::Graph& reference, const ir::Graph& 
   for (const ir::LayerOutput& lo : reference.layer_outputs) {
     if (lo.tensor < 0 || lo.tensor >= static_cast<int>(reference.tensors.size()) ||
         !ref_order.count(lo.tensor)) {
-      out.unaligned_reference.push_back({LayerLabel(lo), "its output is not computed by the reference"});
+      out.unaligned_reference.push_back({LayerLabel(lo), "its output is not computed by the reference", lo.layer, lo.node, -1});
       continue;
     }
     ref_layers.push_back(&lo);
@@ -188,7 +189,7 @@ Result<LayerAlignment> AlignLayers(const ir::Graph& reference, const ir::Graph& 
     if (p.candidate_tensor >= 0) {
       out.pairs.push_back(std::move(p));
     } else {
-      out.unaligned_reference.push_back({LayerLabel(*lo), reason});
+      out.unaligned_reference.push_back({LayerLabel(*lo), reason, lo->layer, lo->node, lo->tensor});
     }
   }
   // Candidate side: layer-map entries no reference layer took; without a map, computed tensors
@@ -196,7 +197,7 @@ Result<LayerAlignment> AlignLayers(const ir::Graph& reference, const ir::Graph& 
   if (!candidate.layer_outputs.empty()) {
     for (const ir::LayerOutput& lo : candidate.layer_outputs)
       if (!used_map.count({lo.layer, lo.node}))
-        out.unaligned_candidate.push_back({LayerLabel(lo), "no reference layer of this name"});
+        out.unaligned_candidate.push_back({LayerLabel(lo), "no reference layer of this name", lo.layer, lo.node, -1});
   } else {
     std::set<int> paired;
     for (const LayerPair& p : out.pairs) paired.insert(p.candidate_tensor);
@@ -205,7 +206,7 @@ Result<LayerAlignment> AlignLayers(const ir::Graph& reference, const ir::Graph& 
       if (!paired.count(t) && !attributed.count(t) && !candidate.tensors[t].is_constant) rest.push_back(t);
     by_cand_order(rest);
     for (int t : rest)
-      out.unaligned_candidate.push_back({candidate.tensors[t].name, "names no reference layer"});
+      out.unaligned_candidate.push_back({candidate.tensors[t].name, "names no reference layer", "", 0, -1});
   }
   return out;
 }

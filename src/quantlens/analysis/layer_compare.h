@@ -15,6 +15,7 @@ enum class AlignMethod {
   kTensorName,     // a candidate tensor named exactly like the layer
   kConverterName,  // TensorFlow converter names with a "/<layer>/" segment (the first one named)
   kGraphIO,        // a graph input or output, by position (no layer map in the candidate)
+  kValueCorrelation,  // last resort: the unpaired candidate tensor whose values match (analysis_internal.h)
 };
 std::string_view AlignMethodName(AlignMethod m);
 
@@ -29,6 +30,10 @@ struct LayerPair {
 struct UnalignedLayer {
   std::string name;    // layer name (or candidate tensor name when the candidate has no layer map)
   std::string reason;
+  // Reference side: the layer output it stands for (-1 when the reference does not compute it).
+  std::string layer;
+  int node = 0;
+  int tensor = -1;
 };
 
 struct LayerAlignment {

@@ -6,13 +6,11 @@
 #include <cmath>
 #include <limits>
 
-#include "quantlens/analysis/findings.h"
+#include "quantlens/analysis/analysis_internal.h"
 #include "quantlens/io/results.h"
 #include "quantlens/passes/graph_edit.h"
 
 namespace ql::analysis {
-
-std::optional<WeightEvidence> WeightEvidenceFor(const ir::Graph& g, const passes::UseDef& ud, int tensor);
 
 namespace {
 
