@@ -324,5 +324,38 @@ TEST(HtmlRender, ReportRendersCleanlyInChromium) {
   RecordProperty("chromium_seconds", fmt::format("{:.1f}", dom.seconds + sr.seconds));
 }
 
+// The report `quantlens compare --html` writes for a real pair (the Keras VWW model against
+// TensorFlow's int8 conversion, on the corpus photos): no console errors, every plot drawn, the
+// flipped samples shown as images. Screenshot kept as reports/compare_vww.png.
+TEST(HtmlRender, RealCompareReportRendersCleanly) {
+  ASSERT_FALSE(FindChromium().empty()) << "chromium not found on PATH (scripts/install_deps.sh --tests)";
+  TempDir dir;
+  const std::string corpus = std::string(QUANTLENS_SHARED_DIR) + "/corpus";
+  fs::create_directories("reports");
+  const std::string page = fs::absolute("reports/compare_vww.html").string();
+  auto run = testing::Quantlens("compare '" + corpus + "/mlperf_tiny/vww_96.h5' '" + corpus +
+                                "/mlperf_tiny/vww_96_int8.tflite' --data '" + corpus +
+                                "/images' --resize 96x96 --scale 0.00392157 --html '" + page + "'");
+  ASSERT_EQ(run.status, 0) << run.err;
+  const BrowserRun dom = RunChromium(page, dir.File(""), "--dump-dom");
+  ASSERT_EQ(dom.status, 0) << dom.err;
+  const auto console = ConsoleLines(dom.err);
+  EXPECT_TRUE(console.empty()) << "console messages:\n" << fmt::format("{}", fmt::join(console, "\n"));
+  EXPECT_NE(dom.out.find("data-script=\"ok\""), std::string::npos);
+  for (const char* id : {"plot-layer-sqnr", "plot-budget", "plot-scatter-0"}) {
+    const std::string svg = SvgById(dom.out, id);
+    ASSERT_FALSE(svg.empty()) << id << " missing from the DOM";
+    EXPECT_GE(Count(svg, "<path") + Count(svg, "<rect") + Count(svg, "<circle"), 3u) << id;
+  }
+  EXPECT_GE(Count(dom.out, "<svg"), 5u);  // the layer plot, budget, scatter and histograms
+  EXPECT_GE(Count(dom.out, "src=\"data:image/png;base64,"), 1u);  // the flipped photo
+  const std::string shot = fs::absolute("reports/compare_vww.png").string();
+  fs::remove(shot);
+  const BrowserRun sr = RunChromium(page, dir.File(""), "--screenshot='" + shot + "' --window-size=1280,3000");
+  ASSERT_EQ(sr.status, 0) << sr.err;
+  EXPECT_TRUE(ConsoleLines(sr.err).empty()) << sr.err;
+  EXPECT_TRUE(fs::exists(shot));
+}
+
 }  // namespace
 }  // namespace ql::report
