@@ -7,8 +7,6 @@
 // (default 3), interleaved, and the fastest run counts: on a shared machine the minimum is the
 // least disturbed estimate, for the reference and the methods alike. Both process CPU time and
 // wall time are shown; the CPU ratio is the one a busy machine does not distort.
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "common/cpu_time.h"
 #include "quantlens/formats/model_loader.h"
 #include "quantlens/io/sample_source.h"
 #include "quantlens/passes/calibration.h"
@@ -23,13 +22,7 @@
 
 namespace {
 
-// CPU time of this process: on a machine shared with other jobs, wall time measures the neighbours
-// as much as the code; calibration and inference are both single-threaded.
-double CpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+using ql::tools::CpuSeconds;
 
 int Fail(const ql::Status& s) {
   std::fprintf(stderr, "bench_calibration: %s\n", s.message().c_str());

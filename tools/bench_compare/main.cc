@@ -6,24 +6,19 @@
 // of the error budget, statistics of every aligned tensor), over the same samples. The budget is
 // 3x (docs/compare.md). Measurements are interleaved and repeated R times (default 3); the
 // fastest counts, as process CPU time (a shared machine's neighbours distort wall time).
-#include <time.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
 
+#include "common/cpu_time.h"
 #include "quantlens/analysis/compare.h"
 #include "quantlens/formats/model_loader.h"
 
 namespace {
 
-double CpuSeconds() {
-  timespec ts;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
-}
+using ql::tools::CpuSeconds;
 
 int Fail(const ql::Status& s) {
   std::fprintf(stderr, "bench_compare: %s\n", s.message().c_str());

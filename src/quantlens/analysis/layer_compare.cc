@@ -18,18 +18,6 @@ int64_t Batch1Elements(const ir::Shape& shape) {
   return n;
 }
 
-// Position of each tensor in execution order: graph inputs first (by input index), then op
-// outputs by op index and output position. Constants and unproduced tensors are absent.
-std::map<int, int64_t> ExecutionOrder(const ir::Graph& g) {
-  std::map<int, int64_t> order;
-  int64_t pos = 0;
-  for (int t : g.inputs) order.emplace(t, pos++);
-  for (const ir::Op& op : g.ops)
-    for (int t : op.outputs)
-      if (t >= 0) order.emplace(t, pos++);
-  return order;
-}
-
 // Path segments of a TensorFlow converter name: "model/conv2d_3/Relu;model/bn_3/Fused" gives
 // {model, conv2d_3, Relu, model, bn_3, Fused}.
 std::vector<std::string> NameSegments(const std::string& name) {
@@ -52,6 +40,16 @@ std::string LayerLabel(const ir::LayerOutput& lo) {
 }
 
 }  // namespace
+
+std::map<int, int64_t> ExecutionOrder(const ir::Graph& g) {
+  std::map<int, int64_t> order;
+  int64_t pos = 0;
+  for (int t : g.inputs) order.emplace(t, pos++);
+  for (const ir::Op& op : g.ops)
+    for (int t : op.outputs)
+      if (t >= 0) order.emplace(t, pos++);
+  return order;
+}
 
 std::string_view AlignMethodName(AlignMethod m) {
   switch (m) {

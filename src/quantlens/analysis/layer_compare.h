@@ -2,6 +2,8 @@
 // per-layer error can be named by the user's layer names (compare.h runs the comparison).
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -18,6 +20,10 @@ enum class AlignMethod {
   kValueCorrelation,  // last resort: the unpaired candidate tensor whose values match (analysis_internal.h)
 };
 std::string_view AlignMethodName(AlignMethod m);
+
+// Position of each tensor in execution order: graph inputs first (by input index), then op
+// outputs by op index and output position. Constants and unproduced tensors are absent.
+std::map<int, int64_t> ExecutionOrder(const ir::Graph& g);
 
 struct LayerPair {
   std::string layer;

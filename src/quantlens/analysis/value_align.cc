@@ -19,17 +19,6 @@ bool Comparable(ir::DType d) {
   return d == ir::DType::kFloat32 || d == ir::DType::kInt8 || d == ir::DType::kUInt8 || d == ir::DType::kInt16;
 }
 
-// Execution position of every computed tensor: graph inputs first, then op outputs in op order.
-std::map<int, int64_t> Positions(const ir::Graph& g) {
-  std::map<int, int64_t> pos;
-  int64_t k = 0;
-  for (int t : g.inputs) pos.emplace(t, k++);
-  for (const ir::Op& op : g.ops)
-    for (int t : op.outputs)
-      if (t >= 0) pos.emplace(t, k++);
-  return pos;
-}
-
 struct Sums {
   double dot = 0, rr = 0, cc = 0;
 };
@@ -112,7 +101,7 @@ Status AlignByValues(const ir::Graph& reference, const ir::Graph& candidate, Mod
   // Per reference layer in execution order: the candidates within kMinLead of its best match.
   // Identical values (an average pool and the flatten after it, on both sides) tie; the earliest
   // unused candidate goes to the earliest layer, so chains pair in order.
-  const std::map<int, int64_t> ref_pos = Positions(reference), cand_pos = Positions(candidate);
+  const std::map<int, int64_t> ref_pos = ExecutionOrder(reference), cand_pos = ExecutionOrder(candidate);
   std::map<int, std::vector<std::pair<double, int>>> fits;  // ref -> (cosine, cand)
   for (const auto& [key, sm] : sums) {
     if (sm.rr <= 0 || sm.cc <= 0) continue;
