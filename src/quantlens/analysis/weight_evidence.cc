@@ -16,8 +16,10 @@ namespace {
 
 bool PassThrough(ir::OpType t) {
   using T = ir::OpType;
+  // Ops that follow a weighted op within one Keras layer (a Dense with softmax, an unfused
+  // activation) or only change representation.
   return t == T::kQUANTIZE || t == T::kDEQUANTIZE || t == T::kRESHAPE || t == T::kRELU ||
-         t == T::kRELU6 || t == T::kRELU_N1_TO_1;
+         t == T::kRELU6 || t == T::kRELU_N1_TO_1 || t == T::kSOFTMAX || t == T::kLOGISTIC || t == T::kTANH;
 }
 
 bool HasWeights(ir::OpType t) {
