@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <variant>
 
 #include "quantlens/kernels/conv_int16.h"
@@ -49,7 +50,7 @@ void GatherPatch(const ConvGeometry& g, const T* input, int b, int oy, int ox, P
 
 template <typename T, typename Acc>
 void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const T* input,
-                         const int16_t* weights, const int32_t* bias, T* output) {
+                         const int16_t* weights, const int32_t* bias, T* output, ConvBlockDot block_dot) {
   // Output pixels are processed in blocks of four (flattened over batch, rows and columns): their
   // patches are gathered side by side, then each weight row is read once for the whole block.
   constexpr int kBlock = 4;
@@ -67,6 +68,15 @@ void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const 
       const int oy = static_cast<int>((px / g.out_w) % g.out_h);
       const int b = static_cast<int>(px / (static_cast<int64_t>(g.out_w) * g.out_h));
       GatherPatch(g, input, b, oy, ox, patches.data() + static_cast<int64_t>(j) * k, convert);
+    }
+    if constexpr (std::is_same_v<Acc, int32_t>) {
+      if (count == kBlock) {
+        block_dot(patches.data(), k, weights, g.out_c, acc.data());
+        for (int j = 0; j < count; ++j)
+          RequantizeRow(p, acc.data() + static_cast<size_t>(j) * g.out_c, bias, g.out_c,
+                        output + (first + j) * g.out_c);
+        continue;
+      }
     }
     const int16_t* w = weights;
     for (int oc = 0; oc < g.out_c; ++oc, w += k) {
@@ -88,11 +98,12 @@ void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const 
 
 template <typename T>
 void Conv2DQuantized(const ConvQuantParams& p, const ConvGeometry& g, const T* input,
-                     const int16_t* weights, const int32_t* bias, T* output) {
+                     const int16_t* weights, const int32_t* bias, T* output,
+                     ConvBlockDot block_dot = ConvBlockDotPortable) {
   if (DotNeedsWideAccumulator(static_cast<int64_t>(g.filter_h) * g.filter_w * g.in_c))
-    Conv2DQuantizedImpl<T, int64_t>(p, g, input, weights, bias, output);
+    Conv2DQuantizedImpl<T, int64_t>(p, g, input, weights, bias, output, block_dot);
   else
-    Conv2DQuantizedImpl<T, int32_t>(p, g, input, weights, bias, output);
+    Conv2DQuantizedImpl<T, int32_t>(p, g, input, weights, bias, output, block_dot);
 }
 
 int64_t WeightCount(const ConvGeometry& g) {
@@ -102,6 +113,15 @@ int64_t WeightCount(const ConvGeometry& g) {
 bool IsFinitePositive(double v) { return std::isfinite(v) && v > 0.0; }
 
 }  // namespace
+
+void ConvBlockDotPortable(const int16_t* patches, int k, const int16_t* weights, int out_c, int32_t* acc) {
+  const int16_t* w = weights;
+  for (int oc = 0; oc < out_c; ++oc, w += k) {
+    int32_t s[4];
+    DotInt16x4<int32_t>(patches, k, w, k, s);
+    for (int j = 0; j < 4; ++j) acc[static_cast<size_t>(j) * out_c + oc] = s[j];
+  }
+}
 
 std::vector<int16_t> PackWeightsInt8(const int8_t* w, int64_t count, int32_t weight_offset) {
   return PackWeights(w, count, weight_offset);
@@ -394,13 +414,15 @@ void Conv2DFloat32(const ConvFloatParams& p, const ConvGeometry& g, const float*
 }
 
 void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
-                      const int16_t* packed_weights, const int32_t* bias, int8_t* output) {
-  Conv2DQuantized(p, g, input, packed_weights, bias, output);
+                      const int16_t* packed_weights, const int32_t* bias, int8_t* output,
+                      ConvBlockDot block_dot) {
+  Conv2DQuantized(p, g, input, packed_weights, bias, output, block_dot);
 }
 
 void Conv2DUInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
-                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output) {
-  Conv2DQuantized(p, g, input, packed_weights, bias, output);
+                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output,
+                       ConvBlockDot block_dot) {
+  Conv2DQuantized(p, g, input, packed_weights, bias, output, block_dot);
 }
 
 void Conv2DInt8(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
@@ -428,6 +450,7 @@ constexpr const char* kConvSupported =
 
 class Conv2DKernel : public rt::Kernel {
  public:
+  explicit Conv2DKernel(ConvBlockDot block_dot = ConvBlockDotPortable) : block_dot_(block_dot) {}
   Status Prepare(const rt::KernelArgs& args) override;
   Status Eval(const rt::KernelArgs& args) override;
 
@@ -449,6 +472,7 @@ class Conv2DKernel : public rt::Kernel {
   std::vector<int32_t> hybrid_row_sums_;
   HybridScratch hybrid_scratch_;
   Int16ConvParams int16_params_;  // 16x8: multipliers in multipliers_
+  ConvBlockDot block_dot_;        // the 8-bit inner product (portable or a CPU variant)
 };
 
 Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -569,7 +593,7 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (!packed_weights_.empty())
         Conv2DInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(), b,
-                         out.mut<int8_t>());
+                         out.mut<int8_t>(), block_dot_);
       else
         Conv2DInt8(quant_params_, geom_, in.as<int8_t>(), w.as<int8_t>(), b, out.mut<int8_t>());
       return Status::Ok();
@@ -578,7 +602,7 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (!packed_weights_.empty())
         Conv2DUInt8Packed(quant_params_, geom_, in.as<uint8_t>(), packed_weights_.data(), b,
-                          out.mut<uint8_t>());
+                          out.mut<uint8_t>(), block_dot_);
       else
         Conv2DUInt8(quant_params_, geom_, in.as<uint8_t>(), w.as<uint8_t>(), b,
                     out.mut<uint8_t>());
@@ -593,5 +617,6 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
 }  // namespace
 
 std::unique_ptr<rt::Kernel> MakeConv2D() { return std::make_unique<Conv2DKernel>(); }
+std::unique_ptr<rt::Kernel> MakeConv2DAvx2() { return std::make_unique<Conv2DKernel>(ConvBlockDotAvx2); }
 
 }  // namespace ql::kern

@@ -117,6 +117,7 @@ Status Interpreter::Prepare() {
   op_inputs_.assign(nops, {});
   op_outputs_.assign(nops, {});
   kernels_.resize(nops);
+  kernel_names_.assign(nops, "");
   op_static_.assign(nops, false);
 
   for (int i = 0; i < nops; ++i) {
@@ -130,7 +131,10 @@ Status Interpreter::Prepare() {
                            ModelName(graph_), graph_.OpLabel(i), t, graph_.tensors[t].name);
       op_outputs_[i].push_back(refs_[t].get());
     }
-    KernelFactory factory = KernelRegistry::Global().Find(op);
+    KernelSelection selection;
+    selection.reference_only = options_.reference_kernels;
+    KernelFactory factory =
+        KernelRegistry::Global().Select(graph_, op, op_numerics_[i], selection, &kernel_names_[i]);
     if (!factory) {
       if (op.type == ir::OpType::kCUSTOM)
         return Unsupported("{}: {}: custom operator '{}' is not supported", ModelName(graph_),

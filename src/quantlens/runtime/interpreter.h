@@ -19,6 +19,8 @@ struct InterpreterOptions {
   // Largest activation arena Create may allocate; a model that plans more is refused with a clear
   // error. The default bounds hostile files; callers with a memory budget (the fuzzers) set less.
   int64_t max_arena_bytes = int64_t{16} << 30;
+  // Only the reference kernels (the normative arithmetic), never an optimized variant.
+  bool reference_kernels = false;
 };
 
 // Called after op `op_index` ran, with its outputs. The data pointers are valid only during the
@@ -77,6 +79,8 @@ class Interpreter {
   Status RunOp(int op_index, std::span<const void* const> inputs, std::span<void* const> outputs);
 
   OpNumerics op_numerics(int op_index) const { return op_numerics_[op_index]; }
+  // The kernel running op `op_index`: "reference" or an optimized variant's name.
+  const std::string& kernel_name(int op_index) const { return kernel_names_[op_index]; }
   // Planned activation memory (the shared arena) and memory for tensors folded at prepare time.
   size_t arena_bytes() const { return arena_bytes_; }
   size_t static_bytes() const { return static_bytes_; }
@@ -95,6 +99,7 @@ class Interpreter {
   std::vector<std::vector<TensorRef*>> op_outputs_;
   std::vector<std::unique_ptr<Kernel>> kernels_;
   std::vector<OpNumerics> op_numerics_;
+  std::vector<std::string> kernel_names_;
   std::vector<bool> op_static_;  // evaluated once at prepare time (all inputs static)
   // Outputs of ops folded at prepare time: one buffer per tensor.
   std::vector<std::unique_ptr<uint8_t[]>> static_storage_;

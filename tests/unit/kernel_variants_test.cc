@@ -1,0 +1,190 @@
+// Every optimized kernel variant in the registry against the reference kernel: random shapes,
+// strides, paddings, dilations, channel counts that are not multiples of the vector width, zero
+// points at the extremes, per-channel and per-tensor weights, every numerics profile. Integer
+// outputs must be identical byte for byte; a failure names the case, the first differing index
+// and both values.
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "quantlens/runtime/interpreter.h"
+#include "quantlens/runtime/registry.h"
+
+namespace ql {
+namespace {
+
+struct ConvCase {
+  ir::DType type;
+  int batch, in_h, in_w, in_c, out_c, kh, kw, stride, dilation;
+  ir::Padding padding;
+  ir::Activation activation;
+  bool per_channel;
+  int32_t in_zp, out_zp;
+  rt::OpNumerics numerics;
+  std::string Describe() const {
+    return fmt::format("{} in [{},{},{},{}] out_c {} kernel {}x{} stride {} dilation {} {} act {} {} zp in {} out {} {}",
+                       ir::DTypeName(type), batch, in_h, in_w, in_c, out_c, kh, kw, stride, dilation,
+                       padding == ir::Padding::kSame ? "SAME" : "VALID", static_cast<int>(activation),
+                       per_channel ? "per-channel" : "per-tensor", in_zp, out_zp,
+                       rt::OpNumericsName(numerics));
+  }
+};
+
+template <typename T>
+std::vector<uint8_t> Bytes(const std::vector<T>& v) {
+  std::vector<uint8_t> b(v.size() * sizeof(T));
+  std::memcpy(b.data(), v.data(), b.size());
+  return b;
+}
+
+// A one-op CONV_2D graph for `c` with random data from `rng`; returns the input bytes too.
+ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* input) {
+  ir::Graph g;
+  g.source_path = "variant_test";
+  const bool u8 = c.type == ir::DType::kUInt8;
+  auto tensor = [&](std::string name, ir::DType dt, ir::Shape shape, ir::Quantization q) {
+    ir::Tensor t;
+    t.name = std::move(name);
+    t.dtype = dt;
+    t.shape = std::move(shape);
+    t.quant = std::move(q);
+    g.tensors.push_back(std::move(t));
+    return static_cast<int>(g.tensors.size()) - 1;
+  };
+  std::uniform_real_distribution<float> scale(0.002f, 0.05f);
+  ir::Quantization qi{{scale(rng)}, {c.in_zp}, 0}, qo{{scale(rng) * 4}, {c.out_zp}, 0}, qw;
+  const int nscales = c.per_channel ? c.out_c : 1;
+  for (int i = 0; i < nscales; ++i) {
+    qw.scale.push_back(scale(rng) / 4);
+    qw.zero_point.push_back(u8 ? 128 + static_cast<int>(rng() % 5) - 2 : 0);
+  }
+  qw.axis = 0;
+  const int in = tensor("in", c.type, {c.batch, c.in_h, c.in_w, c.in_c}, qi);
+  const int w = tensor("w", c.type, {c.out_c, c.kh, c.kw, c.in_c}, qw);
+  ir::Quantization qb;
+  for (int i = 0; i < nscales; ++i) {
+    qb.scale.push_back(qi.scale[0] * qw.scale[static_cast<size_t>(i)]);
+    qb.zero_point.push_back(0);
+  }
+  const int b = tensor("b", ir::DType::kInt32, {c.out_c}, qb);
+  const int out = tensor("out", c.type, {}, qo);
+  const size_t nw = static_cast<size_t>(c.out_c) * c.kh * c.kw * c.in_c;
+  std::vector<uint8_t> wdata(nw);
+  for (auto& x : wdata) x = static_cast<uint8_t>(rng());
+  g.tensors[w].data = wdata;
+  g.tensors[w].is_constant = true;
+  std::vector<int32_t> bias(static_cast<size_t>(c.out_c));
+  for (auto& x : bias) x = static_cast<int32_t>(rng() % 20001) - 10000;
+  g.tensors[b].data = Bytes(bias);
+  g.tensors[b].is_constant = true;
+  input->resize(static_cast<size_t>(c.batch) * c.in_h * c.in_w * c.in_c);
+  for (auto& x : *input) x = static_cast<uint8_t>(rng());
+  ir::Op op;
+  op.type = ir::OpType::kCONV_2D;
+  op.inputs = {in, w, b};
+  op.outputs = {out};
+  ir::ConvAttrs a;
+  a.padding = c.padding;
+  a.stride_h = a.stride_w = c.stride;
+  a.dilation_h = a.dilation_w = c.dilation;
+  a.activation = c.activation;
+  op.attrs = a;
+  g.ops = {op};
+  g.inputs = {in};
+  g.outputs = {out};
+  return g;
+}
+
+Result<std::vector<uint8_t>> RunConv(const ir::Graph& g, const std::vector<uint8_t>& input, bool reference,
+                                     rt::OpNumerics numerics, std::string* kernel) {
+  rt::InterpreterOptions o;
+  o.reference_kernels = reference;
+  o.profile = numerics == rt::OpNumerics::kBuiltinWasm ? rt::Profile::kTfliteWasm : rt::Profile::kTfliteX86;
+  QL_ASSIGN_OR_RETURN(auto interp, rt::Interpreter::Create(g, o));
+  QL_RETURN_IF_ERROR(interp->SetInput(0, input.data(), input.size()));
+  QL_RETURN_IF_ERROR(interp->Invoke());
+  *kernel = interp->kernel_name(0);
+  const auto* p = static_cast<const uint8_t*>(interp->output(0).data);
+  return std::vector<uint8_t>(p, p + interp->output(0).bytes());
+}
+
+TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
+  const auto& variants = rt::KernelRegistry::Global().Variants(ir::OpType::kCONV_2D);
+  ASSERT_FALSE(variants.empty()) << "no CONV_2D variant registered";
+  if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2: the AVX2 variant cannot run here";
+  std::mt19937 rng(20261203);
+  int checked = 0;
+  for (int n = 0; n < 300; ++n) {
+    ConvCase c;
+    c.type = rng() % 3 == 0 ? ir::DType::kUInt8 : ir::DType::kInt8;
+    c.batch = 1 + static_cast<int>(rng() % 2);
+    c.in_h = 1 + static_cast<int>(rng() % 11);
+    c.in_w = 1 + static_cast<int>(rng() % 11);
+    c.in_c = 1 + static_cast<int>(rng() % 37);
+    c.out_c = 1 + static_cast<int>(rng() % 33);
+    c.kh = 1 + static_cast<int>(rng() % 4);
+    c.kw = 1 + static_cast<int>(rng() % 4);
+    c.stride = 1 + static_cast<int>(rng() % 3);
+    c.dilation = 1 + static_cast<int>(rng() % 2);
+    c.padding = rng() % 2 ? ir::Padding::kSame : ir::Padding::kValid;
+    const ir::Activation acts[] = {ir::Activation::kNone, ir::Activation::kRelu, ir::Activation::kRelu6};
+    c.activation = acts[rng() % 3];
+    c.per_channel = c.type == ir::DType::kInt8 && rng() % 2;
+    const bool u8 = c.type == ir::DType::kUInt8;
+    const int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
+    const int32_t zps[] = {lo, hi, u8 ? 128 : 0, lo + static_cast<int32_t>(rng() % 256)};
+    c.in_zp = zps[rng() % 4];
+    c.out_zp = zps[rng() % 4];
+    c.numerics = rng() % 2 ? rt::OpNumerics::kBuiltinWasm : rt::OpNumerics::kBuiltinX86;
+    const int eff_h = (c.kh - 1) * c.dilation + 1, eff_w = (c.kw - 1) * c.dilation + 1;
+    if (c.padding == ir::Padding::kValid && (eff_h > c.in_h || eff_w > c.in_w)) continue;
+    std::vector<uint8_t> input;
+    const ir::Graph g = ConvGraph(c, rng, &input);
+    std::string ref_kernel, opt_kernel;
+    auto want = RunConv(g, input, /*reference=*/true, c.numerics, &ref_kernel);
+    ASSERT_TRUE(want.ok()) << c.Describe() << ": " << want.status().message();
+    auto got = RunConv(g, input, /*reference=*/false, c.numerics, &opt_kernel);
+    ASSERT_TRUE(got.ok()) << c.Describe() << ": " << got.status().message();
+    EXPECT_EQ(ref_kernel, "reference");
+    ASSERT_NE(opt_kernel, "reference") << c.Describe() << ": no variant was selected";
+    ASSERT_EQ(got->size(), want->size()) << c.Describe();
+    for (size_t i = 0; i < got->size(); ++i)
+      ASSERT_EQ((*got)[i], (*want)[i]) << opt_kernel << " differs from the reference at output byte " << i
+                                       << " of " << got->size() << ": " << c.Describe();
+    ++checked;
+  }
+  EXPECT_GE(checked, 200);
+}
+
+// --reference-kernels selects the reference for every op, whatever the CPU.
+TEST(KernelVariants, ReferenceOnlySelectionNeverPicksAVariant) {
+  rt::KernelSelection s;
+  s.reference_only = true;
+  ir::Graph g;
+  ir::Tensor t;
+  t.dtype = ir::DType::kInt8;
+  g.tensors = {t};
+  ir::Op op;
+  op.type = ir::OpType::kCONV_2D;
+  op.inputs = {0};
+  std::string chosen;
+  EXPECT_NE(rt::KernelRegistry::Global().Select(g, op, rt::OpNumerics::kBuiltinX86, s, &chosen), nullptr);
+  EXPECT_EQ(chosen, "reference");
+  // A CPU without AVX2 gets the reference too.
+  s.reference_only = false;
+  s.cpu = rt::CpuFeatures{};
+  rt::KernelRegistry::Global().Select(g, op, rt::OpNumerics::kBuiltinX86, s, &chosen);
+  EXPECT_EQ(chosen, "reference");
+  // A float conv is not what the 8-bit variant is for.
+  s.cpu.avx2 = true;
+  g.tensors[0].dtype = ir::DType::kFloat32;
+  rt::KernelRegistry::Global().Select(g, op, rt::OpNumerics::kBuiltinX86, s, &chosen);
+  EXPECT_EQ(chosen, "reference");
+}
+
+}  // namespace
+}  // namespace ql
