@@ -63,4 +63,16 @@ struct CompareArgs {
 };
 int RunCompare(const CompareArgs& args);
 
+struct BenchArgs {
+  std::string model;
+  int iterations = 100;
+  int warmup = 10;
+  int threads = 1;
+  std::string json;
+  bool compare_tflite = false;
+  std::vector<std::string> inputs;  // one per model input; empty: random data, seed 1
+  std::string numerics = "tflite-x86";
+};
+int RunBench(const BenchArgs& args);
+
 }  // namespace ql::cli

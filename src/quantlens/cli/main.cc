@@ -95,6 +95,23 @@ int Main(int argc, char** argv) {
   compare_cmd->add_option("--fix-calibration", compare.fix_calibration,
                           "Calibration data for --try-fixes reconversions (default: the --data samples)");
 
+  BenchArgs bench;
+  CLI::App* bench_cmd = app.add_subcommand(
+      "bench", "Time a model: latency statistics, peak memory, per-op profile; optionally against genuine TFLite");
+  bench_cmd->add_option("MODEL", bench.model, "Model file (.tflite, .h5, .keras)")->required();
+  bench_cmd->add_option("--iterations", bench.iterations, "Timed runs (default 100)");
+  bench_cmd->add_option("--warmup", bench.warmup, "Untimed runs before them (default 10)");
+  bench_cmd->add_option("--threads", bench.threads,
+                        "Threads for the genuine runtime (quantlens runs 1 thread; default 1)");
+  bench_cmd->add_option("--json", bench.json, "Also write the results as JSON to this file");
+  bench_cmd->add_flag("--compare-tflite", bench.compare_tflite,
+                      "Also time the genuine TFLite 2.9 C library (builtin kernels and XNNPACK) on the same input");
+  bench_cmd->add_option("--input", bench.inputs,
+                        "Input file as for run (first sample), one per model input; default: random data, seed 1")
+      ->expected(1)
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  bench_cmd->add_option("--numerics", bench.numerics, "Numerics profile: tflite-x86 (default), tflite-wasm");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -113,6 +130,7 @@ int Main(int argc, char** argv) {
   if (*cmp_scale_opt) compare.scale = cmp_scale;
   if (*cmp_offset_opt) compare.offset = cmp_offset;
   if (*compare_cmd) return RunCompare(compare);
+  if (*bench_cmd) return RunBench(bench);
   if (*run_cmd) {
     if (!run.all_tensors || !run.output.empty()) return RunRun(run);
     return Fail("--all-tensors needs --output FILE.npz to write the tensors to");
