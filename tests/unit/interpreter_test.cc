@@ -131,6 +131,21 @@ TEST(Interpreter, RunOpEvaluatesOneOpOnCallerBuffers) {
   EXPECT_FALSE((*interp)->RunOp(7, ins, outs).ok());
 }
 
+// Graph inputs are not reused by the arena: a second Invoke without SetInput computes the same.
+TEST(Interpreter, InvokeTwiceWithoutSetInputRepeatsTheResult) {
+  ir::Graph g = SmallGraph();
+  auto interp = Interpreter::Create(g);
+  ASSERT_TRUE(interp.ok()) << interp.status().message();
+  std::vector<float> x = {0, 1, 2, 3, 4, 5};
+  ASSERT_TRUE((*interp)->SetInput(0, x.data(), x.size() * 4).ok());
+  ASSERT_TRUE((*interp)->Invoke().ok());
+  const std::vector<float> first((*interp)->output(0).as<float>(), (*interp)->output(0).as<float>() + 6);
+  ASSERT_TRUE((*interp)->Invoke().ok());
+  const std::vector<float> second((*interp)->output(0).as<float>(), (*interp)->output(0).as<float>() + 6);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ((*interp)->input(0).as<float>()[5], 5.f);
+}
+
 TEST(Interpreter, WrongInputSizeIsAnError) {
   ir::Graph g = SmallGraph();
   auto interp = Interpreter::Create(g);

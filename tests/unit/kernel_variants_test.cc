@@ -46,6 +46,7 @@ ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* 
   ir::Graph g;
   g.source_path = "variant_test";
   const bool u8 = c.type == ir::DType::kUInt8;
+  const bool f32 = c.type == ir::DType::kFloat32;
   auto tensor = [&](std::string name, ir::DType dt, ir::Shape shape, ir::Quantization q) {
     ir::Tensor t;
     t.name = std::move(name);
@@ -63,26 +64,39 @@ ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* 
     qw.zero_point.push_back(u8 ? 128 + static_cast<int>(rng() % 5) - 2 : 0);
   }
   qw.axis = 0;
-  const int in = tensor("in", c.type, {c.batch, c.in_h, c.in_w, c.in_c}, qi);
-  const int w = tensor("w", c.type, {c.out_c, c.kh, c.kw, c.in_c}, qw);
   ir::Quantization qb;
   for (int i = 0; i < nscales; ++i) {
     qb.scale.push_back(qi.scale[0] * qw.scale[static_cast<size_t>(i)]);
     qb.zero_point.push_back(0);
   }
-  const int b = tensor("b", ir::DType::kInt32, {c.out_c}, qb);
+  if (f32) qi = qo = qw = qb = {};
+  const int in = tensor("in", c.type, {c.batch, c.in_h, c.in_w, c.in_c}, qi);
+  const int w = tensor("w", c.type, {c.out_c, c.kh, c.kw, c.in_c}, qw);
+  const int b = tensor("b", f32 ? ir::DType::kFloat32 : ir::DType::kInt32, {c.out_c}, qb);
   const int out = tensor("out", c.type, {}, qo);
   const size_t nw = static_cast<size_t>(c.out_c) * c.kh * c.kw * c.in_c;
-  std::vector<uint8_t> wdata(nw);
-  for (auto& x : wdata) x = static_cast<uint8_t>(rng());
-  g.tensors[w].data = wdata;
+  const size_t nin = static_cast<size_t>(c.batch) * c.in_h * c.in_w * c.in_c;
+  std::uniform_real_distribution<float> value(-2.f, 2.f);
+  if (f32) {
+    std::vector<float> wf(nw), bf(static_cast<size_t>(c.out_c)), xf(nin);
+    for (auto& x : wf) x = value(rng);
+    for (auto& x : bf) x = value(rng);
+    for (auto& x : xf) x = value(rng);
+    g.tensors[w].data = Bytes(wf);
+    g.tensors[b].data = Bytes(bf);
+    *input = Bytes(xf);
+  } else {
+    std::vector<uint8_t> wdata(nw);
+    for (auto& x : wdata) x = static_cast<uint8_t>(rng());
+    g.tensors[w].data = wdata;
+    std::vector<int32_t> bias(static_cast<size_t>(c.out_c));
+    for (auto& x : bias) x = static_cast<int32_t>(rng() % 20001) - 10000;
+    g.tensors[b].data = Bytes(bias);
+    input->resize(nin);
+    for (auto& x : *input) x = static_cast<uint8_t>(rng());
+  }
   g.tensors[w].is_constant = true;
-  std::vector<int32_t> bias(static_cast<size_t>(c.out_c));
-  for (auto& x : bias) x = static_cast<int32_t>(rng() % 20001) - 10000;
-  g.tensors[b].data = Bytes(bias);
   g.tensors[b].is_constant = true;
-  input->resize(static_cast<size_t>(c.batch) * c.in_h * c.in_w * c.in_c);
-  for (auto& x : *input) x = static_cast<uint8_t>(rng());
   ir::Op op;
   op.type = ir::OpType::kCONV_2D;
   op.inputs = {in, w, b};
@@ -117,10 +131,12 @@ TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
   ASSERT_FALSE(variants.empty()) << "no CONV_2D variant registered";
   if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2: the AVX2 variant cannot run here";
   std::mt19937 rng(20261203);
-  int checked = 0;
-  for (int n = 0; n < 300; ++n) {
+  int checked = 0, float_cases = 0;
+  for (int n = 0; n < 400; ++n) {
     ConvCase c;
-    c.type = rng() % 3 == 0 ? ir::DType::kUInt8 : ir::DType::kInt8;
+    // Float outputs too must be the reference's bits: the variant keeps DotFloat's order.
+    const ir::DType types[] = {ir::DType::kInt8, ir::DType::kInt8, ir::DType::kUInt8, ir::DType::kFloat32};
+    c.type = types[rng() % 4];
     c.batch = 1 + static_cast<int>(rng() % 2);
     c.in_h = 1 + static_cast<int>(rng() % 11);
     c.in_w = 1 + static_cast<int>(rng() % 11);
@@ -134,7 +150,7 @@ TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
     const ir::Activation acts[] = {ir::Activation::kNone, ir::Activation::kRelu, ir::Activation::kRelu6};
     c.activation = acts[rng() % 3];
     c.per_channel = c.type == ir::DType::kInt8 && rng() % 2;
-    const bool u8 = c.type == ir::DType::kUInt8;
+    const bool u8 = c.type == ir::DType::kUInt8 || c.type == ir::DType::kFloat32;
     const int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
     const int32_t zps[] = {lo, hi, u8 ? 128 : 0, lo + static_cast<int32_t>(rng() % 256)};
     c.in_zp = zps[rng() % 4];
@@ -156,8 +172,10 @@ TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
       ASSERT_EQ((*got)[i], (*want)[i]) << opt_kernel << " differs from the reference at output byte " << i
                                        << " of " << got->size() << ": " << c.Describe();
     ++checked;
+    float_cases += c.type == ir::DType::kFloat32;
   }
   EXPECT_GE(checked, 200);
+  EXPECT_GE(float_cases, 40);
 }
 
 // --reference-kernels selects the reference for every op, whatever the CPU.
@@ -179,9 +197,9 @@ TEST(KernelVariants, ReferenceOnlySelectionNeverPicksAVariant) {
   s.cpu = rt::CpuFeatures{};
   rt::KernelRegistry::Global().Select(g, op, rt::OpNumerics::kBuiltinX86, s, &chosen);
   EXPECT_EQ(chosen, "reference");
-  // A float conv is not what the 8-bit variant is for.
+  // A 16x8 conv is not what the AVX2 variant is for.
   s.cpu.avx2 = true;
-  g.tensors[0].dtype = ir::DType::kFloat32;
+  g.tensors[0].dtype = ir::DType::kInt16;
   rt::KernelRegistry::Global().Select(g, op, rt::OpNumerics::kBuiltinX86, s, &chosen);
   EXPECT_EQ(chosen, "reference");
 }

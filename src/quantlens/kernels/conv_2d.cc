@@ -413,6 +413,30 @@ void Conv2DFloat32(const ConvFloatParams& p, const ConvGeometry& g, const float*
   }
 }
 
+std::vector<float> PackFloatWeightsBy8(const float* w, int out_c, int64_t k) {
+  const int blocks = (out_c + 7) / 8;
+  std::vector<float> packed(static_cast<size_t>(blocks) * static_cast<size_t>(k) * 8, 0.0f);
+  for (int oc = 0; oc < out_c; ++oc)
+    for (int64_t i = 0; i < k; ++i)
+      packed[(static_cast<size_t>(oc / 8) * static_cast<size_t>(k) + static_cast<size_t>(i)) * 8 + oc % 8] =
+          w[static_cast<int64_t>(oc) * k + i];
+  return packed;
+}
+
+void Conv2DFloat32PackedAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                             const float* packed, const float* bias, float* output) {
+  const int k = g.filter_h * g.filter_w * g.in_c;
+  std::vector<float> patch(static_cast<size_t>(k));
+  auto convert = [](float v) { return v; };
+  float* out = output;
+  for (int b = 0; b < g.batch; ++b)
+    for (int oy = 0; oy < g.out_h; ++oy)
+      for (int ox = 0; ox < g.out_w; ++ox, out += g.out_c) {
+        GatherPatch(g, input, b, oy, ox, patch.data(), convert);
+        ConvPixelFloatAvx2(patch.data(), k, packed, g.out_c, bias, p.act_min, p.act_max, out);
+      }
+}
+
 void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
                       const int16_t* packed_weights, const int32_t* bias, int8_t* output,
                       ConvBlockDot block_dot) {
@@ -450,7 +474,8 @@ constexpr const char* kConvSupported =
 
 class Conv2DKernel : public rt::Kernel {
  public:
-  explicit Conv2DKernel(ConvBlockDot block_dot = ConvBlockDotPortable) : block_dot_(block_dot) {}
+  explicit Conv2DKernel(ConvBlockDot block_dot = ConvBlockDotPortable, bool float_avx2 = false)
+      : block_dot_(block_dot), float_avx2_(float_avx2) {}
   Status Prepare(const rt::KernelArgs& args) override;
   Status Eval(const rt::KernelArgs& args) override;
 
@@ -473,6 +498,8 @@ class Conv2DKernel : public rt::Kernel {
   HybridScratch hybrid_scratch_;
   Int16ConvParams int16_params_;  // 16x8: multipliers in multipliers_
   ConvBlockDot block_dot_;        // the 8-bit inner product (portable or a CPU variant)
+  bool float_avx2_ = false;       // float32 with static weights runs Conv2DFloat32PackedAvx2
+  std::vector<float> float_packed_;  // PackFloatWeightsBy8 of the static float weights
 };
 
 Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -510,6 +537,8 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
     if (bias && bias->dtype() != ir::DType::kFloat32)
       return InvalidModel("{}float32 convolution needs a float32 bias, got {}", args.Where(),
                           ir::DTypeName(bias->dtype()));
+    float_packed_.clear();
+    if (float_avx2_ && w.is_static) float_packed_ = PackFloatWeightsBy8(w.as<float>(), g.out_c, WeightCount(g) / g.out_c);
     return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
                                  &float_params_.act_max);
   }
@@ -582,8 +611,13 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
   }
   switch (dtype_) {
     case ir::DType::kFloat32:
-      Conv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
-                    bias ? bias->as<float>() : nullptr, out.mut<float>());
+      if (!float_packed_.empty()) {
+        Conv2DFloat32PackedAvx2(float_params_, geom_, in.as<float>(), float_packed_.data(),
+                                bias ? bias->as<float>() : nullptr, out.mut<float>());
+      } else {
+        Conv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
+                      bias ? bias->as<float>() : nullptr, out.mut<float>());
+      }
       return Status::Ok();
     case ir::DType::kInt16:
       Conv2DInt16(int16_params_, geom_, in.as<int16_t>(), w.as<int8_t>(),
@@ -617,6 +651,6 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
 }  // namespace
 
 std::unique_ptr<rt::Kernel> MakeConv2D() { return std::make_unique<Conv2DKernel>(); }
-std::unique_ptr<rt::Kernel> MakeConv2DAvx2() { return std::make_unique<Conv2DKernel>(ConvBlockDotAvx2); }
+std::unique_ptr<rt::Kernel> MakeConv2DAvx2() { return std::make_unique<Conv2DKernel>(ConvBlockDotAvx2, true); }
 
 }  // namespace ql::kern

@@ -155,6 +155,17 @@ using ConvBlockDot = void (*)(const int16_t* patches, int k, const int16_t* weig
 void ConvBlockDotPortable(const int16_t* patches, int k, const int16_t* weights, int out_c, int32_t* acc);
 void ConvBlockDotAvx2(const int16_t* patches, int k, const int16_t* weights, int out_c, int32_t* acc);
 
+// Float CONV_2D vectorized across output channels, eight at a time, each channel computing exactly
+// DotFloat's sums in DotFloat's order (eight partial sums over the patch, the tail, then the
+// pairwise combination) and then bias + sum and the clamp: the reference's bits. Weights are
+// packed by PackFloatWeightsBy8 into [out_c / 8][k][8] (missing channels zero).
+std::vector<float> PackFloatWeightsBy8(const float* w, int out_c, int64_t k);
+void Conv2DFloat32PackedAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                             const float* packed, const float* bias, float* output);
+// One output pixel of it (conv_2d_avx2.cc): `patch` (k values) against every channel block.
+void ConvPixelFloatAvx2(const float* patch, int k, const float* packed, int out_c, const float* bias,
+                        float act_min, float act_max, float* out);
+
 // The same arithmetic on weights packed by PackWeights*(weights, count, p.weight_offset).
 void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
                       const int16_t* packed_weights, const int32_t* bias, int8_t* output,

@@ -9,8 +9,9 @@ namespace ql::kern {
 
 void RegisterConvKernels(rt::KernelRegistry& r) {
   r.Add(ir::OpType::kCONV_2D, &MakeConv2D);
-  r.AddVariant(ir::OpType::kCONV_2D, {"CONV_2D int8/uint8 AVX2", &MakeConv2DAvx2,
-                                      {ir::DType::kInt8, ir::DType::kUInt8}, {}, rt::CpuLevel::kAvx2});
+  r.AddVariant(ir::OpType::kCONV_2D, {"CONV_2D AVX2", &MakeConv2DAvx2,
+                                      {ir::DType::kInt8, ir::DType::kUInt8, ir::DType::kFloat32}, {},
+                                      rt::CpuLevel::kAvx2});
   r.Add(ir::OpType::kDEPTHWISE_CONV_2D, &MakeDepthwiseConv2D);
   r.Add(ir::OpType::kFULLY_CONNECTED, &MakeFullyConnected);
   r.Add(ir::OpType::kTRANSPOSE_CONV, &MakeTransposeConv);

@@ -190,6 +190,10 @@ Status Interpreter::Prepare() {
       if (t >= 0) last[t] = std::max(last[t], i);
   }
   for (int out : graph_.outputs) last[out] = INT_MAX;
+  // Graph inputs keep their memory for the interpreter's life, as in TFLite: Invoke may run again
+  // on the same input without SetInput.
+  for (int in : graph_.inputs)
+    if (in_arena[in]) last[in] = INT_MAX;
   std::vector<PlannedBuffer> buffers;
   std::vector<int> buffer_tensor;
   for (int t = 0; t < nt; ++t) {
