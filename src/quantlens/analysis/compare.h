@@ -25,6 +25,7 @@ struct CompareOptions {
   io::SampleSourceOptions data_options;
   rt::Profile reference_profile = rt::Profile::kTfliteX86;
   rt::Profile candidate_profile = rt::Profile::kTfliteX86;
+  bool reference_kernels = false;  // both models on the reference kernels only
   size_t worst_samples = 5;
   // Float data is fed as data * data_scale + data_offset (--try-fixes tries other preprocessing).
   double data_scale = 1, data_offset = 0;

@@ -156,6 +156,7 @@ int RunBench(const BenchArgs& args) {
   }
 
   rt::InterpreterOptions opts;
+  opts.reference_kernels = args.reference_kernels;
   opts.profile = *profile;
   auto interp_or = rt::Interpreter::Create(g, opts);
   if (!interp_or.ok()) return Fail(interp_or.status());

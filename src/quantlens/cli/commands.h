@@ -26,6 +26,7 @@ struct RunArgs {
   std::string resize;  // "HxW"
   std::optional<float> scale, offset;
   bool grayscale = false;
+  bool reference_kernels = false;
 };
 int RunRun(const RunArgs& args);
 
@@ -60,6 +61,7 @@ struct CompareArgs {
   std::string fail_if;
   bool try_fixes = false;
   std::string fix_calibration;
+  bool reference_kernels = false;
 };
 int RunCompare(const CompareArgs& args);
 
@@ -72,6 +74,7 @@ struct BenchArgs {
   bool compare_tflite = false;
   std::vector<std::string> inputs;  // one per model input; empty: random data, seed 1
   std::string numerics = "tflite-x86";
+  bool reference_kernels = false;
 };
 int RunBench(const BenchArgs& args);
 

@@ -173,6 +173,7 @@ int RunCompare(const CompareArgs& args) {
   if (!rp) return Fail(fmt::format("--reference-numerics '{}': unknown profile (known: tflite-x86, tflite-wasm)", args.reference_numerics));
   if (!cp) return Fail(fmt::format("--candidate-numerics '{}': unknown profile (known: tflite-x86, tflite-wasm)", args.candidate_numerics));
   opts.reference_profile = *rp;
+  opts.reference_kernels = args.reference_kernels;
   opts.candidate_profile = *cp;
   if (args.samples == 0 || args.samples < -1)
     return Fail(fmt::format("--samples {}: must be a positive count", args.samples));

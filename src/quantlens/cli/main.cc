@@ -39,6 +39,7 @@ int Main(int argc, char** argv) {
   CLI::Option* scale_opt = run_cmd->add_option("--scale", scale, "Image value = pixel * S + O");
   CLI::Option* offset_opt = run_cmd->add_option("--offset", offset, "Image value = pixel * S + O");
   run_cmd->add_flag("--grayscale", run.grayscale, "Decode images as grayscale");
+  run_cmd->add_flag("--reference-kernels", run.reference_kernels, "Run only the reference kernels (the normative arithmetic), no optimized variant");
 
   ConvertArgs convert;
   float conv_scale = 1.0f, conv_offset = 0.0f;
@@ -92,6 +93,7 @@ int Main(int argc, char** argv) {
                           "Exit 1 when a condition holds, e.g. top1_agreement<0.99,sqnr_db<30 (',' = any)");
   compare_cmd->add_flag("--try-fixes", compare.try_fixes,
                         "Apply the top remedies (through convert, or rescaled data) and measure them (implies --layers)");
+  compare_cmd->add_flag("--reference-kernels", compare.reference_kernels, "Run only the reference kernels (the normative arithmetic), no optimized variant");
   compare_cmd->add_option("--fix-calibration", compare.fix_calibration,
                           "Calibration data for --try-fixes reconversions (default: the --data samples)");
 
@@ -104,6 +106,7 @@ int Main(int argc, char** argv) {
   bench_cmd->add_option("--threads", bench.threads,
                         "Threads for the genuine runtime (quantlens runs 1 thread; default 1)");
   bench_cmd->add_option("--json", bench.json, "Also write the results as JSON to this file");
+  bench_cmd->add_flag("--reference-kernels", bench.reference_kernels, "Run only the reference kernels (the normative arithmetic), no optimized variant");
   bench_cmd->add_flag("--compare-tflite", bench.compare_tflite,
                       "Also time the genuine TFLite 2.9 C library (builtin kernels and XNNPACK) on the same input");
   bench_cmd->add_option("--input", bench.inputs,

@@ -90,6 +90,7 @@ int RunRun(const RunArgs& args) {
   if (!graph.ok()) return Fail(graph.status());
   const ir::Graph& g = *graph;
   rt::InterpreterOptions opts;
+  opts.reference_kernels = args.reference_kernels;
   opts.profile = *profile;
   auto interp_or = rt::Interpreter::Create(g, opts);
   if (!interp_or.ok()) return Fail(interp_or.status());
