@@ -34,7 +34,10 @@ void Substitute(std::span<const float> ref, rt::TensorRef& out) {
     for (size_t i = 0; i < n; ++i) {
       // Round half away from zero (as TFLite's QUANTIZE) without a libm call per value; clamped
       // before the cast so it cannot overflow.
-      const double x = std::isfinite(ref[i]) ? std::clamp(ref[i] / s, lo - zp - 1, hi - zp + 1) : 0.0;
+      // The division in float, as TFLite's QUANTIZE does it.
+      const double x = std::isfinite(ref[i])
+                           ? std::clamp(static_cast<double>(ref[i] / static_cast<float>(s)), lo - zp - 1, hi - zp + 1)
+                           : 0.0;
       const double q = std::clamp(static_cast<double>(static_cast<int64_t>(x + (x >= 0 ? 0.5 : -0.5))) + zp, lo, hi);
       dst[i] = static_cast<std::remove_pointer_t<decltype(dst)>>(q);
     }

@@ -76,12 +76,13 @@ void FakeQuantize(const ir::Tensor& quantized, std::span<float> values) {
   if (!(s > 0) || !std::isfinite(s)) return;
   const double zp = quantized.quant.zero_point.empty() ? 0.0 : static_cast<double>(quantized.quant.zero_point[0]);
   const auto [lo, hi] = IntRange(quantized.dtype);
-  const double inv = 1.0 / s;
+  const float sf = static_cast<float>(s);
   for (float& v : values) {
     if (!std::isfinite(v)) continue;
-    // Round half away from zero by truncation after +-0.5 (std::round is a libm call per value);
-    // clamped first so the cast cannot overflow.
-    const double x = std::clamp(static_cast<double>(v) * inv, lo - zp - 1, hi - zp + 1);
+    // TFLite's QUANTIZE divides in float (0.25f / 0.1f is 2.5f, not the 2.4999... of double),
+    // then rounds half away from zero: here by truncation after +-0.5 in double (std::round is
+    // a libm call per value), clamped first so the cast cannot overflow.
+    const double x = std::clamp(static_cast<double>(v / sf), lo - zp - 1, hi - zp + 1);
     const double r = static_cast<double>(static_cast<int64_t>(x + (x >= 0 ? 0.5 : -0.5)));
     const double q = std::clamp(r + zp, lo, hi);
     v = static_cast<float>((q - zp) * s);
