@@ -137,3 +137,60 @@ TEST(LayerCompare, ReportsUnalignedLayersAndSizeMismatches) {
 
 }  // namespace
 }  // namespace ql::analysis
+
+namespace ql::analysis {
+namespace {
+
+// x[1,16,16,1] -> PADV2(1 on each side, fill `fill`) -> CONV_2D 3x3 VALID (weights 1/9) "conv".
+// A candidate padding with 0.5 instead of 0 is wrong only where the window covers the padding:
+// the outermost rows and columns. compare names padding-or-resize-semantics there.
+ir::Graph PaddedConv(float fill) {
+  ir::Graph g;
+  g.source_path = "padded";
+  const int x = NewTensor(g, "x", {1, 16, 16, 1});
+  const int pads = NewTensor(g, "pads", {4, 2});
+  g.tensors[pads].dtype = ir::DType::kInt32;
+  g.tensors[pads].is_constant = true;
+  const std::vector<int32_t> pv = {0, 0, 1, 1, 1, 1, 0, 0};
+  g.tensors[pads].data.resize(pv.size() * 4);
+  std::memcpy(g.tensors[pads].data.data(), pv.data(), g.tensors[pads].data.size());
+  const int value = NewConst(g, "fill", {fill});
+  g.tensors[value].shape = {};
+  const int padded = NewTensor(g, "padded", {1, 18, 18, 1});
+  const int w = NewConst(g, "w", std::vector<float>(9, 1.0f / 9));
+  g.tensors[w].shape = {1, 3, 3, 1};
+  const int b = NewConst(g, "b", {0.0f});
+  const int y = NewTensor(g, "y", {1, 16, 16, 1});
+  ir::Op pad;
+  pad.type = ir::OpType::kPADV2;
+  pad.inputs = {x, pads, value};
+  pad.outputs = {padded};
+  pad.layer = "conv";
+  ir::Op conv;
+  conv.type = ir::OpType::kCONV_2D;
+  conv.inputs = {padded, w, b};
+  conv.outputs = {y};
+  conv.attrs = ir::ConvAttrs{};
+  conv.layer = "conv";
+  g.ops = {pad, conv};
+  g.inputs = {x};
+  g.outputs = {y};
+  g.layer_outputs = {{"x", 0, x}, {"conv", 0, y}};
+  return g;
+}
+
+TEST(LayerCompare, WrongPaddingIsPaddingSemantics) {
+  const ir::Graph ref = PaddedConv(0.0f), cand = PaddedConv(0.5f);
+  CompareOptions o = Opts();
+  auto r = CompareModels(ref, cand, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->layers.size(), 2u);
+  const LayerReport& conv = r->layers[1];
+  EXPECT_EQ(conv.rank, 1);
+  ASSERT_TRUE(conv.isolated && conv.isolated->border_error_share);
+  EXPECT_NEAR(*conv.isolated->border_error_share, 1.0, 1e-9);
+  EXPECT_EQ(conv.cause, Cause::kPaddingOrResizeSemantics) << conv.evidence;
+}
+
+}  // namespace
+}  // namespace ql::analysis
