@@ -21,13 +21,11 @@ file(GLOB ql_diff_srcs CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tests/diff/*_test
 foreach(src ${ql_diff_srcs})
   get_filename_component(name ${src} NAME_WE)
   add_executable(${name} ${src})
-  target_link_libraries(${name} PRIVATE quantlens ql_warnings ql_tflite_c GTest::gtest GTest::gtest_main)
-  target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+  ql_test_flags(${name})
+  target_link_libraries(${name} PRIVATE ql_tflite_c)
   # The genuine library's headers are third-party: keep their warnings out of ours.
   target_include_directories(${name} SYSTEM PRIVATE ${QL_TFLITE_C_INCLUDE})
   set_target_properties(${name} PROPERTIES BUILD_RPATH "${QL_TFLITE_C_LIBDIR}")
-  target_compile_definitions(${name} PRIVATE QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>"
-    QUANTLENS_SHARED_DIR="${QUANTLENS_SHARED_DIR}")
   # Discovery runs the executable, which needs the .so: the rpath above provides it.
   gtest_discover_tests(${name} PROPERTIES LABELS diff DISCOVERY_TIMEOUT 120)
 endforeach()

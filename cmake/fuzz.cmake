@@ -8,7 +8,7 @@ if(NOT CMAKE_CXX_COMPILER_ID MATCHES "Clang")
 endif()
 
 set(QL_FUZZ_COMPILE_FLAGS -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
-    -fno-omit-frame-pointer -g)
+    -fno-omit-frame-pointer -g1)
 set(QL_FUZZ_SAN_LINK -fsanitize=address,undefined)
 target_compile_options(quantlens PRIVATE ${QL_FUZZ_COMPILE_FLAGS})
 target_link_options(quantlens INTERFACE ${QL_FUZZ_SAN_LINK})

@@ -13,6 +13,8 @@ target_include_directories(make_malformed SYSTEM PRIVATE ${HDF5_INCLUDE_DIRS})
 target_link_libraries(make_malformed PRIVATE flatbuffers::flatbuffers ${HDF5_C_LIBRARIES}
   nlohmann_json::nlohmann_json fmt::fmt ZLIB::ZLIB)
 target_link_libraries(make_malformed PRIVATE ql_warnings)
+# A generator run once per build: -O1 compiles its flatbuffers-heavy files in half the time.
+target_compile_options(make_malformed PRIVATE -O1)
 
 if(QUANTLENS_TESTS)
   set(QL_MALFORMED_DIR ${PROJECT_BINARY_DIR}/malformed)

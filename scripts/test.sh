@@ -8,6 +8,12 @@ set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 passed=0; failed=0; skipped=0
 summary() { echo "$passed passed, $failed failed, $skipped skipped"; }
+# Each step's wall time, so a CI log shows where the time limit is spent.
+step_start=$SECONDS
+timed() {  # label: prints the time since the previous call
+  echo "test.sh: $1 took $((SECONDS - step_start)) s" >&2
+  step_start=$SECONDS
+}
 step_failed() {  # message
   echo "test.sh: $1" >&2
   failed=$((failed + 1))
@@ -24,9 +30,12 @@ else
   step_failed "could not install the genuine TFLite C library; differential tests cannot run"
   export QUANTLENS_TFLITE_C_DIR=""
 fi
+timed "installing dependencies"
 release_ok=1; asan_ok=1
 bash "$root/scripts/build.sh" release || { step_failed "Release build failed"; release_ok=0; }
+timed "the Release build"
 bash "$root/scripts/build.sh" asan || { step_failed "ASan build failed"; asan_ok=0; }
+timed "the ASan build"
 
 run_ctest() {  # dir, label regex
   local log; log=$(mktemp)
@@ -46,7 +55,9 @@ run_ctest() {  # dir, label regex
   rm -f "$log"
 }
 [ "$release_ok" = 1 ] && run_ctest "$root/build/release" 'unit|hostile|corpus|diff'
+timed "the Release tests"
 [ "$asan_ok" = 1 ] && run_ctest "$root/build/asan" 'unit|hostile'
+timed "the ASan tests"
 
 # Bounded fuzzing: every target, seeded with the corpus; a crash, leak, hang or OOM fails it.
 if [ -f "$root/scripts/fuzz.sh" ]; then
@@ -68,6 +79,7 @@ if [ -f "$root/scripts/fuzz.sh" ]; then
   if [ "$fuzz_status" -ne 0 ] && [ "$fuzz_bad" -eq 0 ]; then step_failed "fuzz.sh failed"; fi
   if [ "$fuzz_ok" -eq 0 ] && [ "$fuzz_bad" -eq 0 ]; then step_failed "no fuzz target ran"; fi
   rm -f "$fuzz_log"
+  timed "building and running the fuzzers"
 fi
 summary
 [ "$failed" -eq 0 ]
