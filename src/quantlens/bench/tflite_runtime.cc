@@ -5,7 +5,6 @@
 
 #include <cstdarg>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string_view>
 
@@ -225,6 +224,10 @@ Result<std::unique_ptr<GenuineInterpreter>> GenuineInterpreter::Create(
   if (options.xnnpack) {
     TfliteApi::XnnpackOptions xo = a.XnnpackOptionsDefault();
     xo.num_threads = options.threads;
+    // TFLITE_XNNPACK_DELEGATE_FLAG_QS8 | _QU8: 2.9 leaves int8 and uint8 operators to the builtin
+    // kernels unless asked (later versions enable QS8 by default); a user deploying a quantized
+    // model with XNNPACK sets them, so the comparison does too.
+    xo.flags |= 0x1u | 0x2u;
     h.delegate = a.XnnpackCreate(&xo);
     if (!h.delegate) return failed("TfLiteXNNPackDelegateCreate");
     a.OptionsAddDelegate(h.options, h.delegate);
