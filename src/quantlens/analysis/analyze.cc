@@ -18,6 +18,7 @@
 #include "quantlens/analysis/compare.h"
 #include "quantlens/ir/graph_compare.h"
 #include "quantlens/ir/op_type.h"
+#include "quantlens/kernels/quant_math.h"
 #include "quantlens/passes/float_simulation.h"
 #include "quantlens/passes/graph_edit.h"
 
@@ -29,24 +30,21 @@ namespace {
 void Substitute(std::span<const float> ref, rt::TensorRef& out) {
   const size_t n = std::min(ref.size(), static_cast<size_t>(std::max<int64_t>(out.num_elements(), 0)));
   if (!out.mutable_data()) return;
-  const double s = out.scale(), zp = out.zero_point();
-  auto quantize = [&](auto* dst, double lo, double hi) {
-    for (size_t i = 0; i < n; ++i) {
-      // Round half away from zero (as TFLite's QUANTIZE) without a libm call per value; clamped
-      // before the cast so it cannot overflow.
-      // The division in float, as TFLite's QUANTIZE does it.
-      const double x = std::isfinite(ref[i])
-                           ? std::clamp(static_cast<double>(ref[i] / static_cast<float>(s)), lo - zp - 1, hi - zp + 1)
-                           : 0.0;
-      const double q = std::clamp(static_cast<double>(static_cast<int64_t>(x + (x >= 0 ? 0.5 : -0.5))) + zp, lo, hi);
-      dst[i] = static_cast<std::remove_pointer_t<decltype(dst)>>(q);
-    }
+  const float s = out.scale();
+  const double zp = out.zero_point();
+  int32_t qmin, qmax;
+  kern::QuantizedTypeRange(out.dtype(), &qmin, &qmax);
+  auto quantize = [&](auto* dst) {
+    // A non-finite reference value is stored as 0 is.
+    for (size_t i = 0; i < n; ++i)
+      dst[i] = static_cast<std::remove_pointer_t<decltype(dst)>>(
+          passes::QuantizeToGrid(std::isfinite(ref[i]) ? ref[i] : 0.0f, s, zp, qmin, qmax));
   };
   switch (out.dtype()) {
     case ir::DType::kFloat32: std::memcpy(out.mutable_data(), ref.data(), n * sizeof(float)); break;
-    case ir::DType::kInt8: if (s > 0) quantize(out.mut<int8_t>(), -128, 127); break;
-    case ir::DType::kUInt8: if (s > 0) quantize(out.mut<uint8_t>(), 0, 255); break;
-    case ir::DType::kInt16: if (s > 0) quantize(out.mut<int16_t>(), -32768, 32767); break;
+    case ir::DType::kInt8: if (s > 0) quantize(out.mut<int8_t>()); break;
+    case ir::DType::kUInt8: if (s > 0) quantize(out.mut<uint8_t>()); break;
+    case ir::DType::kInt16: if (s > 0) quantize(out.mut<int16_t>()); break;
     default: break;  // a type with no float meaning: left as computed
   }
 }
@@ -119,6 +117,19 @@ bool HasFloat16(const ir::Graph& g) {
     if (t.dtype == ir::DType::kFloat16) return true;
   return false;
 }
+
+// Weight-only quantization leaves float activations but still has weight error to budget.
+bool HasQuantizedConstants(const ir::Graph& g) {
+  for (const ir::Tensor& t : g.tensors)
+    if (t.is_constant && !t.quant.empty()) return true;
+  return false;
+}
+
+// A graph input's grid (InputGrid), found once and kept with the statistics against it.
+struct InputGridStats {
+  int grid;  // the candidate tensor (see InputGrid)
+  TensorStatsAccumulator stats;
+};
 
 // A reference without a layer map (a .tflite from TensorFlow's converter) gets one: every op
 // output is a "layer" named by its tensor, so that the same file or a file from the same
@@ -249,12 +260,13 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   std::vector<ir::Shape> cand_shapes(n);
   // Graph-input pairs of a float input the candidate quantizes at once: the data against that grid.
   const passes::UseDef ud = passes::BuildUseDef(candidate);
-  std::map<size_t, TensorStatsAccumulator> input_grid;
+  std::map<size_t, InputGridStats> input_grid;
   for (size_t i = 0; i < n; ++i) {
     const int t = align.pairs[i].candidate_tensor;
     if (ud.producer[t] >= 0 || std::find(candidate.inputs.begin(), candidate.inputs.end(), t) == candidate.inputs.end())
       continue;
-    if (const int grid = InputGrid(candidate, ud, t); grid >= 0) input_grid.emplace(i, candidate.tensors[grid]);
+    if (const int grid = InputGrid(candidate, ud, t); grid >= 0)
+      input_grid.emplace(i, InputGridStats{grid, TensorStatsAccumulator(candidate.tensors[grid])});
   }
   Status capture_error;
   bool capturing = true;
@@ -321,8 +333,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
   if (layers && options.budget) {
     if (!res.context.reference_is_source) {
       res.budget_note = "the reference is itself quantized: the budget splits error against a float reference";
-    } else if (!HasQuantizedActivations(candidate) && !HasFloat16(candidate) &&
-               [&] { for (const auto& t : candidate.tensors) if (t.is_constant && !t.quant.empty()) return false; return true; }()) {
+    } else if (!HasQuantizedActivations(candidate) && !HasFloat16(candidate) && !HasQuantizedConstants(candidate)) {
       res.budget_note = "the candidate is a float model: nothing is quantized";
     } else {
       auto b = OpenBudget(candidate, options.candidate_profile);
@@ -391,10 +402,9 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
           cand_shapes[i] = cand.tensor_shape(align.pairs[i].candidate_tensor);
           acc[i].Add(ref_vals[i], cand_vals[i], cand_shapes[i]);
           if (auto g = input_grid.find(i); g != input_grid.end()) {
-            const int grid = InputGrid(candidate, ud, align.pairs[i].candidate_tensor);
             std::vector<float> q = ref_vals[i];
-            passes::FakeQuantize(candidate.tensors[grid], q);
-            g->second.Add(ref_vals[i], q, cand_shapes[i]);
+            passes::FakeQuantize(candidate.tensors[g->second.grid], q);
+            g->second.stats.Add(ref_vals[i], q, cand_shapes[i]);
           }
         }
       }
@@ -484,8 +494,8 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     l.accumulated = acc[i].Finish();
     // (In a same-graph comparison both sides quantize the data alike: no difference to report.)
     if (auto g = input_grid.find(i);
-        producer < 0 && !res.context.same_graph && g != input_grid.end() && !g->second.empty()) {
-      l.isolated = g->second.Finish();  // the data as the candidate's first QUANTIZE stores it
+        producer < 0 && !res.context.same_graph && g != input_grid.end() && !g->second.stats.empty()) {
+      l.isolated = g->second.stats.Finish();  // the data as the candidate's first QUANTIZE stores it
     } else if (producer < 0) {
       l.isolated = l.accumulated;
     } else if (iso_slot.at(p.candidate_tensor) == i && !iso[i].empty()) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "quantlens/kernels/quant_math.h"
+
 namespace ql::analysis {
 namespace {
 
@@ -25,8 +27,10 @@ TensorStatsAccumulator::TensorStatsAccumulator(const ir::Tensor& candidate, size
     quantized_ = true;
     scale_ = q.scale[0];
     zp_ = q.zero_point.empty() ? 0.0 : static_cast<double>(q.zero_point[0]);
-    qmin_ = candidate.dtype == ir::DType::kInt8 ? -128 : candidate.dtype == ir::DType::kUInt8 ? 0 : -32768;
-    qmax_ = candidate.dtype == ir::DType::kInt8 ? 127 : candidate.dtype == ir::DType::kUInt8 ? 255 : 32767;
+    int32_t qmin, qmax;
+    kern::QuantizedTypeRange(candidate.dtype, &qmin, &qmax);
+    qmin_ = qmin;
+    qmax_ = qmax;
     lo_ = (qmin_ - zp_) * scale_;
     hi_ = (qmax_ - zp_) * scale_;
   }

@@ -5,22 +5,13 @@
 #include <cstring>
 
 #include "quantlens/io/results.h"
+#include "quantlens/kernels/quant_math.h"
 
 namespace ql::passes {
 namespace {
 
 bool QuantizedInteger(const ir::Tensor& t) {
   return !t.quant.empty() && ir::IsInteger(t.dtype) && t.dtype != ir::DType::kInt64;
-}
-
-// Integer limits of a quantized dtype, as its kernels clamp.
-std::pair<double, double> IntRange(ir::DType d) {
-  switch (d) {
-    case ir::DType::kInt8: return {-128, 127};
-    case ir::DType::kUInt8: return {0, 255};
-    case ir::DType::kInt16: return {-32768, 32767};
-    default: return {-2147483648.0, 2147483647.0};
-  }
 }
 
 }  // namespace
@@ -75,17 +66,12 @@ void FakeQuantize(const ir::Tensor& quantized, std::span<float> values) {
   const double s = quantized.quant.scale[0];
   if (!(s > 0) || !std::isfinite(s)) return;
   const double zp = quantized.quant.zero_point.empty() ? 0.0 : static_cast<double>(quantized.quant.zero_point[0]);
-  const auto [lo, hi] = IntRange(quantized.dtype);
+  int32_t qmin, qmax;
+  kern::QuantizedTypeRange(quantized.dtype, &qmin, &qmax);
   const float sf = static_cast<float>(s);
   for (float& v : values) {
     if (!std::isfinite(v)) continue;
-    // TFLite's QUANTIZE divides in float (0.25f / 0.1f is 2.5f, not the 2.4999... of double),
-    // then rounds half away from zero: here by truncation after +-0.5 in double (std::round is
-    // a libm call per value), clamped first so the cast cannot overflow.
-    const double x = std::clamp(static_cast<double>(v / sf), lo - zp - 1, hi - zp + 1);
-    const double r = static_cast<double>(static_cast<int64_t>(x + (x >= 0 ? 0.5 : -0.5)));
-    const double q = std::clamp(r + zp, lo, hi);
-    v = static_cast<float>((q - zp) * s);
+    v = static_cast<float>((QuantizeToGrid(v, sf, zp, qmin, qmax) - zp) * s);
   }
 }
 
