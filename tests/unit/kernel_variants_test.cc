@@ -3,6 +3,7 @@
 // points at the extremes, per-channel and per-tensor weights, every numerics profile. Integer
 // outputs must be identical byte for byte; a failure names the case, the first differing index
 // and both values.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <random>
@@ -11,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "quantlens/kernels/requant_avx2.h"
 #include "quantlens/runtime/interpreter.h"
 #include "quantlens/runtime/registry.h"
 
@@ -141,6 +143,14 @@ TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
     c.in_h = 1 + static_cast<int>(rng() % 11);
     c.in_w = 1 + static_cast<int>(rng() % 11);
     c.in_c = 1 + static_cast<int>(rng() % 37);
+    // One case in eight is larger: more output pixels than one GEMM tile holds, or a long
+    // reduction (several hundred terms).
+    if (rng() % 8 == 0) {
+      c.in_h = 16 + static_cast<int>(rng() % 25);
+      c.in_w = 16 + static_cast<int>(rng() % 25);
+    } else if (rng() % 8 == 0) {
+      c.in_c = 100 + static_cast<int>(rng() % 400);
+    }
     c.out_c = 1 + static_cast<int>(rng() % 33);
     c.kh = 1 + static_cast<int>(rng() % 4);
     c.kw = 1 + static_cast<int>(rng() % 4);
@@ -176,6 +186,56 @@ TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
   }
   EXPECT_GE(checked, 200);
   EXPECT_GE(float_cases, 40);
+}
+
+// The vector requantization against the scalar one it reproduces, lane for lane, on random and
+// extreme accumulators and every multiplier shape QuantizeMultiplier gives.
+QL_AVX2 void RequantizeEight(kern::Rounding r, const int32_t* x, const kern::RequantTable& t, int32_t* out) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x));
+  const kern::Requant8 q = kern::LoadRequant8(t, 0);
+  __m256i y;
+  switch (r) {
+    case kern::Rounding::kDouble: y = kern::Requant8Lanes<kern::Rounding::kDouble>(v, q); break;
+    case kern::Rounding::kRuyX86: y = kern::Requant8Lanes<kern::Rounding::kRuyX86>(v, q); break;
+    default: y = kern::Requant8Lanes<kern::Rounding::kSingle>(v, q); break;
+  }
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), y);
+}
+
+TEST(KernelVariants, VectorRequantizationMatchesTheScalarArithmetic) {
+  if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(7);
+  const int32_t extremes[] = {INT32_MIN, INT32_MIN + 1, -65536, -1, 0, 1, 65535, INT32_MAX - 1, INT32_MAX};
+  std::uniform_real_distribution<double> exponent(-31.0, 1.0);
+  int64_t checked = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::vector<kern::QuantizedMultiplier> m(8);
+    for (auto& q : m) {
+      q = kern::QuantizeMultiplier(std::pow(2.0, exponent(rng)));
+      if (rng() % 16 == 0) q.multiplier = rng() % 2 ? INT32_MAX : (1 << 30);  // extreme mantissas
+    }
+    if (!kern::RequantTableVectorizable(m)) continue;
+    const kern::RequantTable t = kern::MakeRequantTable(m, 8);
+    int32_t x[8], got[8];
+    for (int32_t& v : x) {
+      const int kind = static_cast<int>(rng() % 4);
+      v = kind == 0 ? extremes[rng() % 9]
+          : kind == 1 ? static_cast<int32_t>(rng())
+                      : static_cast<int32_t>(rng() % 200001) - 100000;
+      // Ties of the right shift: multiples of half a step.
+      if (kind == 3) v = static_cast<int32_t>((static_cast<int32_t>(rng() % 2001) - 1000) * 64 + 32);
+    }
+    for (kern::Rounding r : {kern::Rounding::kDouble, kern::Rounding::kRuyX86, kern::Rounding::kSingle}) {
+      RequantizeEight(r, x, t, got);
+      for (int i = 0; i < 8; ++i) {
+        const int32_t want = kern::MultiplyByQuantizedMultiplier(x[i], m[i], r);
+        ASSERT_EQ(got[i], want) << "rounding " << static_cast<int>(r) << " x " << x[i] << " M "
+                                << m[i].multiplier << " shift " << m[i].shift;
+        ++checked;
+      }
+    }
+  }
+  EXPECT_GT(checked, 400000);
 }
 
 // --reference-kernels selects the reference for every op, whatever the CPU.

@@ -7,6 +7,8 @@
 #include <variant>
 
 #include "quantlens/kernels/conv_int16.h"
+#include "quantlens/kernels/conv_patch.h"
+#include "quantlens/kernels/gemm_int8.h"
 #include "quantlens/kernels/hybrid_kernels.h"
 #include "quantlens/kernels/padding.h"
 
@@ -25,32 +27,9 @@ std::vector<int16_t> PackWeights(const T* w, int64_t count, int32_t weight_offse
   return packed;
 }
 
-// Gathers the receptive field of output pixel (b, oy, ox) into `patch` in (kh, kw, cin) order,
-// the order of one OHWI weight row. Taps in the padding are 0: a padded input equals the input
-// zero point, so its corrected value (q - z_in) is 0.
-template <typename T, typename P, typename Convert>
-void GatherPatch(const ConvGeometry& g, const T* input, int b, int oy, int ox, P* patch,
-                 Convert convert) {
-  const int iy0 = oy * g.stride_h - g.pad_top;
-  const int ix0 = ox * g.stride_w - g.pad_left;
-  P* dst = patch;
-  for (int ky = 0; ky < g.filter_h; ++ky) {
-    const int iy = iy0 + ky * g.dilation_h;
-    for (int kx = 0; kx < g.filter_w; ++kx, dst += g.in_c) {
-      const int ix = ix0 + kx * g.dilation_w;
-      if (iy < 0 || iy >= g.in_h || ix < 0 || ix >= g.in_w) {
-        std::fill(dst, dst + g.in_c, P{0});
-        continue;
-      }
-      const T* src = input + ((static_cast<int64_t>(b) * g.in_h + iy) * g.in_w + ix) * g.in_c;
-      for (int c = 0; c < g.in_c; ++c) dst[c] = convert(src[c]);
-    }
-  }
-}
-
 template <typename T, typename Acc>
 void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const T* input,
-                         const int16_t* weights, const int32_t* bias, T* output, ConvBlockDot block_dot) {
+                         const int16_t* weights, const int32_t* bias, T* output) {
   // Output pixels are processed in blocks of four (flattened over batch, rows and columns): their
   // patches are gathered side by side, then each weight row is read once for the whole block.
   constexpr int kBlock = 4;
@@ -68,15 +47,6 @@ void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const 
       const int oy = static_cast<int>((px / g.out_w) % g.out_h);
       const int b = static_cast<int>(px / (static_cast<int64_t>(g.out_w) * g.out_h));
       GatherPatch(g, input, b, oy, ox, patches.data() + static_cast<int64_t>(j) * k, convert);
-    }
-    if constexpr (std::is_same_v<Acc, int32_t>) {
-      if (count == kBlock) {
-        block_dot(patches.data(), k, weights, g.out_c, acc.data());
-        for (int j = 0; j < count; ++j)
-          RequantizeRow(p, acc.data() + static_cast<size_t>(j) * g.out_c, bias, g.out_c,
-                        output + (first + j) * g.out_c);
-        continue;
-      }
     }
     const int16_t* w = weights;
     for (int oc = 0; oc < g.out_c; ++oc, w += k) {
@@ -98,12 +68,11 @@ void Conv2DQuantizedImpl(const ConvQuantParams& p, const ConvGeometry& g, const 
 
 template <typename T>
 void Conv2DQuantized(const ConvQuantParams& p, const ConvGeometry& g, const T* input,
-                     const int16_t* weights, const int32_t* bias, T* output,
-                     ConvBlockDot block_dot = ConvBlockDotPortable) {
+                     const int16_t* weights, const int32_t* bias, T* output) {
   if (DotNeedsWideAccumulator(static_cast<int64_t>(g.filter_h) * g.filter_w * g.in_c))
-    Conv2DQuantizedImpl<T, int64_t>(p, g, input, weights, bias, output, block_dot);
+    Conv2DQuantizedImpl<T, int64_t>(p, g, input, weights, bias, output);
   else
-    Conv2DQuantizedImpl<T, int32_t>(p, g, input, weights, bias, output, block_dot);
+    Conv2DQuantizedImpl<T, int32_t>(p, g, input, weights, bias, output);
 }
 
 int64_t WeightCount(const ConvGeometry& g) {
@@ -113,15 +82,6 @@ int64_t WeightCount(const ConvGeometry& g) {
 bool IsFinitePositive(double v) { return std::isfinite(v) && v > 0.0; }
 
 }  // namespace
-
-void ConvBlockDotPortable(const int16_t* patches, int k, const int16_t* weights, int out_c, int32_t* acc) {
-  const int16_t* w = weights;
-  for (int oc = 0; oc < out_c; ++oc, w += k) {
-    int32_t s[4];
-    DotInt16x4<int32_t>(patches, k, w, k, s);
-    for (int j = 0; j < 4; ++j) acc[static_cast<size_t>(j) * out_c + oc] = s[j];
-  }
-}
 
 std::vector<int16_t> PackWeightsInt8(const int8_t* w, int64_t count, int32_t weight_offset) {
   return PackWeights(w, count, weight_offset);
@@ -438,15 +398,13 @@ void Conv2DFloat32PackedAvx2(const ConvFloatParams& p, const ConvGeometry& g, co
 }
 
 void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
-                      const int16_t* packed_weights, const int32_t* bias, int8_t* output,
-                      ConvBlockDot block_dot) {
-  Conv2DQuantized(p, g, input, packed_weights, bias, output, block_dot);
+                      const int16_t* packed_weights, const int32_t* bias, int8_t* output) {
+  Conv2DQuantized(p, g, input, packed_weights, bias, output);
 }
 
 void Conv2DUInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
-                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output,
-                       ConvBlockDot block_dot) {
-  Conv2DQuantized(p, g, input, packed_weights, bias, output, block_dot);
+                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output) {
+  Conv2DQuantized(p, g, input, packed_weights, bias, output);
 }
 
 void Conv2DInt8(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
@@ -474,8 +432,7 @@ constexpr const char* kConvSupported =
 
 class Conv2DKernel : public rt::Kernel {
  public:
-  explicit Conv2DKernel(ConvBlockDot block_dot = ConvBlockDotPortable, bool float_avx2 = false)
-      : block_dot_(block_dot), float_avx2_(float_avx2) {}
+  explicit Conv2DKernel(bool avx2 = false) : avx2_(avx2) {}
   Status Prepare(const rt::KernelArgs& args) override;
   Status Eval(const rt::KernelArgs& args) override;
 
@@ -497,9 +454,13 @@ class Conv2DKernel : public rt::Kernel {
   std::vector<int32_t> hybrid_row_sums_;
   HybridScratch hybrid_scratch_;
   Int16ConvParams int16_params_;  // 16x8: multipliers in multipliers_
-  ConvBlockDot block_dot_;        // the 8-bit inner product (portable or a CPU variant)
-  bool float_avx2_ = false;       // float32 with static weights runs Conv2DFloat32PackedAvx2
+  // The AVX2 variant: float32 with static weights runs Conv2DFloat32PackedAvx2, 8-bit with static
+  // weights the GEMM (gemm_int8.h) where Int8GemmSupported.
+  bool avx2_ = false;
   std::vector<float> float_packed_;  // PackFloatWeightsBy8 of the static float weights
+  bool use_gemm_ = false;
+  Int8GemmPlan gemm_plan_;
+  std::vector<int16_t> gemm_scratch_;  // sized at Prepare: Eval allocates nothing
 };
 
 Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -538,7 +499,7 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
       return InvalidModel("{}float32 convolution needs a float32 bias, got {}", args.Where(),
                           ir::DTypeName(bias->dtype()));
     float_packed_.clear();
-    if (float_avx2_ && w.is_static) float_packed_ = PackFloatWeightsBy8(w.as<float>(), g.out_c, WeightCount(g) / g.out_c);
+    if (avx2_ && w.is_static) float_packed_ = PackFloatWeightsBy8(w.as<float>(), g.out_c, WeightCount(g) / g.out_c);
     return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
                                  &float_params_.act_max);
   }
@@ -570,6 +531,13 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   QL_RETURN_IF_ERROR(PrepareConvQuantParams(args, attrs->activation, in, w, out, setup,
                                             &multipliers_, &quant_params_));
   packed_weights_ = PackStaticWeights(w, quant_params_.weight_offset);
+  const int k = g.filter_h * g.filter_w * g.in_c;
+  use_gemm_ = avx2_ && !packed_weights_.empty() && Int8GemmSupported(quant_params_, k);
+  if (use_gemm_) {
+    gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), g.out_c, k, quant_params_, is_uint8);
+    gemm_scratch_.assign(static_cast<size_t>(Int8ConvScratchSize(g, gemm_plan_)), 0);
+    packed_weights_ = {};  // the plan holds its own copy
+  }
   return Status::Ok();
 }
 
@@ -625,18 +593,24 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
       return Status::Ok();
     case ir::DType::kInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
-      if (!packed_weights_.empty())
+      if (use_gemm_)
+        Conv2DInt8Gemm(geom_, quant_params_.input_offset, gemm_plan_, in.as<int8_t>(), b,
+                       out.mut<int8_t>(), gemm_scratch_.data());
+      else if (!packed_weights_.empty())
         Conv2DInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(), b,
-                         out.mut<int8_t>(), block_dot_);
+                         out.mut<int8_t>());
       else
         Conv2DInt8(quant_params_, geom_, in.as<int8_t>(), w.as<int8_t>(), b, out.mut<int8_t>());
       return Status::Ok();
     }
     case ir::DType::kUInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
-      if (!packed_weights_.empty())
+      if (use_gemm_)
+        Conv2DInt8Gemm(geom_, quant_params_.input_offset, gemm_plan_, in.as<uint8_t>(), b,
+                       out.mut<uint8_t>(), gemm_scratch_.data());
+      else if (!packed_weights_.empty())
         Conv2DUInt8Packed(quant_params_, geom_, in.as<uint8_t>(), packed_weights_.data(), b,
-                          out.mut<uint8_t>(), block_dot_);
+                          out.mut<uint8_t>());
       else
         Conv2DUInt8(quant_params_, geom_, in.as<uint8_t>(), w.as<uint8_t>(), b,
                     out.mut<uint8_t>());
@@ -651,6 +625,6 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
 }  // namespace
 
 std::unique_ptr<rt::Kernel> MakeConv2D() { return std::make_unique<Conv2DKernel>(); }
-std::unique_ptr<rt::Kernel> MakeConv2DAvx2() { return std::make_unique<Conv2DKernel>(ConvBlockDotAvx2, true); }
+std::unique_ptr<rt::Kernel> MakeConv2DAvx2() { return std::make_unique<Conv2DKernel>(true); }
 
 }  // namespace ql::kern

@@ -147,14 +147,6 @@ void Conv2DInt8(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* i
                 const int8_t* weights, const int32_t* bias, int8_t* output);
 void Conv2DUInt8(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
                  const uint8_t* weights, const int32_t* bias, uint8_t* output);
-// The integer inner product of the 8-bit conv: four gathered patches (`k` values each, side by
-// side) against every weight row (`out_c` rows of `k`), into acc[j * out_c + oc]. Integer sums
-// are exact in any order, so every implementation gives the reference's result; a variant is
-// this loop compiled for a wider instruction set (conv_2d_avx2.cc). Used when the sums fit int32.
-using ConvBlockDot = void (*)(const int16_t* patches, int k, const int16_t* weights, int out_c, int32_t* acc);
-void ConvBlockDotPortable(const int16_t* patches, int k, const int16_t* weights, int out_c, int32_t* acc);
-void ConvBlockDotAvx2(const int16_t* patches, int k, const int16_t* weights, int out_c, int32_t* acc);
-
 // Float CONV_2D vectorized across output channels, eight at a time, each channel computing exactly
 // DotFloat's sums in DotFloat's order (eight partial sums over the patch, the tail, then the
 // pairwise combination) and then bias + sum and the clamp: the reference's bits. Weights are
@@ -168,11 +160,9 @@ void ConvPixelFloatAvx2(const float* patch, int k, const float* packed, int out_
 
 // The same arithmetic on weights packed by PackWeights*(weights, count, p.weight_offset).
 void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
-                      const int16_t* packed_weights, const int32_t* bias, int8_t* output,
-                      ConvBlockDot block_dot = ConvBlockDotPortable);
+                      const int16_t* packed_weights, const int32_t* bias, int8_t* output);
 void Conv2DUInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t* input,
-                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output,
-                       ConvBlockDot block_dot = ConvBlockDotPortable);
+                       const int16_t* packed_weights, const int32_t* bias, uint8_t* output);
 
 // --- Prepare-time helpers shared by the conv family. Each error names the op via args.Where(). ---
 
@@ -268,7 +258,8 @@ Status PrepareConvQuantParams(const rt::KernelArgs& args, ir::Activation act,
 std::vector<int16_t> PackStaticWeights(const rt::TensorRef& w, int32_t weight_offset);
 
 std::unique_ptr<rt::Kernel> MakeConv2D();
-// CONV_2D with its 8-bit inner product compiled for AVX2 (the CPU must have it).
+// CONV_2D with AVX2 (the CPU must have it): the 8-bit GEMM of gemm_int8.h and the float kernel
+// vectorized across output channels.
 std::unique_ptr<rt::Kernel> MakeConv2DAvx2();
 // TRANSPOSE_CONV (float32 only), defined in transpose_conv.cc. Weights are OHWI; g.in_* is the
 // input, g.out_* the output, pad_top/pad_left the forward convolution's padding.
