@@ -20,6 +20,8 @@ namespace ql {
 namespace {
 
 struct ConvCase {
+  ir::OpType op = ir::OpType::kCONV_2D;
+  int depth_multiplier = 1;  // DEPTHWISE_CONV_2D: out_c = in_c * depth_multiplier
   ir::DType type;
   int batch, in_h, in_w, in_c, out_c, kh, kw, stride, dilation;
   ir::Padding padding;
@@ -28,8 +30,8 @@ struct ConvCase {
   int32_t in_zp, out_zp;
   rt::OpNumerics numerics;
   std::string Describe() const {
-    return fmt::format("{} in [{},{},{},{}] out_c {} kernel {}x{} stride {} dilation {} {} act {} {} zp in {} out {} {}",
-                       ir::DTypeName(type), batch, in_h, in_w, in_c, out_c, kh, kw, stride, dilation,
+    return fmt::format("{} dm {} {} in [{},{},{},{}] out_c {} kernel {}x{} stride {} dilation {} {} act {} {} zp in {} out {} {}",
+                       ir::OpTypeName(op), depth_multiplier, ir::DTypeName(type), batch, in_h, in_w, in_c, out_c, kh, kw, stride, dilation,
                        padding == ir::Padding::kSame ? "SAME" : "VALID", static_cast<int>(activation),
                        per_channel ? "per-channel" : "per-tensor", in_zp, out_zp,
                        rt::OpNumericsName(numerics));
@@ -65,7 +67,8 @@ ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* 
     qw.scale.push_back(scale(rng) / 4);
     qw.zero_point.push_back(u8 ? 128 + static_cast<int>(rng() % 5) - 2 : 0);
   }
-  qw.axis = 0;
+  const bool dw = c.op == ir::OpType::kDEPTHWISE_CONV_2D;
+  qw.axis = dw ? 3 : 0;
   ir::Quantization qb;
   for (int i = 0; i < nscales; ++i) {
     qb.scale.push_back(qi.scale[0] * qw.scale[static_cast<size_t>(i)]);
@@ -73,10 +76,11 @@ ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* 
   }
   if (f32) qi = qo = qw = qb = {};
   const int in = tensor("in", c.type, {c.batch, c.in_h, c.in_w, c.in_c}, qi);
-  const int w = tensor("w", c.type, {c.out_c, c.kh, c.kw, c.in_c}, qw);
+  const int w = dw ? tensor("w", c.type, {1, c.kh, c.kw, c.out_c}, qw)
+                   : tensor("w", c.type, {c.out_c, c.kh, c.kw, c.in_c}, qw);
   const int b = tensor("b", f32 ? ir::DType::kFloat32 : ir::DType::kInt32, {c.out_c}, qb);
   const int out = tensor("out", c.type, {}, qo);
-  const size_t nw = static_cast<size_t>(c.out_c) * c.kh * c.kw * c.in_c;
+  const size_t nw = static_cast<size_t>(c.out_c) * c.kh * c.kw * (dw ? 1 : c.in_c);
   const size_t nin = static_cast<size_t>(c.batch) * c.in_h * c.in_w * c.in_c;
   std::uniform_real_distribution<float> value(-2.f, 2.f);
   if (f32) {
@@ -100,7 +104,7 @@ ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* 
   g.tensors[w].is_constant = true;
   g.tensors[b].is_constant = true;
   ir::Op op;
-  op.type = ir::OpType::kCONV_2D;
+  op.type = c.op;
   op.inputs = {in, w, b};
   op.outputs = {out};
   ir::ConvAttrs a;
@@ -108,6 +112,7 @@ ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* 
   a.stride_h = a.stride_w = c.stride;
   a.dilation_h = a.dilation_w = c.dilation;
   a.activation = c.activation;
+  a.depth_multiplier = c.depth_multiplier;
   op.attrs = a;
   g.ops = {op};
   g.inputs = {in};
@@ -128,44 +133,56 @@ Result<std::vector<uint8_t>> RunConv(const ir::Graph& g, const std::vector<uint8
   return std::vector<uint8_t>(p, p + interp->output(0).bytes());
 }
 
-TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
-  const auto& variants = rt::KernelRegistry::Global().Variants(ir::OpType::kCONV_2D);
-  ASSERT_FALSE(variants.empty()) << "no CONV_2D variant registered";
-  if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2: the AVX2 variant cannot run here";
-  std::mt19937 rng(20261203);
-  int checked = 0, float_cases = 0;
-  for (int n = 0; n < 400; ++n) {
-    ConvCase c;
-    // Float outputs too must be the reference's bits: the variant keeps DotFloat's order.
-    const ir::DType types[] = {ir::DType::kInt8, ir::DType::kInt8, ir::DType::kUInt8, ir::DType::kFloat32};
-    c.type = types[rng() % 4];
-    c.batch = 1 + static_cast<int>(rng() % 2);
-    c.in_h = 1 + static_cast<int>(rng() % 11);
-    c.in_w = 1 + static_cast<int>(rng() % 11);
-    c.in_c = 1 + static_cast<int>(rng() % 37);
-    // One case in eight is larger: more output pixels than one GEMM tile holds, or a long
-    // reduction (several hundred terms).
-    if (rng() % 8 == 0) {
-      c.in_h = 16 + static_cast<int>(rng() % 25);
-      c.in_w = 16 + static_cast<int>(rng() % 25);
-    } else if (rng() % 8 == 0) {
-      c.in_c = 100 + static_cast<int>(rng() % 400);
-    }
-    c.out_c = 1 + static_cast<int>(rng() % 33);
-    c.kh = 1 + static_cast<int>(rng() % 4);
-    c.kw = 1 + static_cast<int>(rng() % 4);
-    c.stride = 1 + static_cast<int>(rng() % 3);
-    c.dilation = 1 + static_cast<int>(rng() % 2);
-    c.padding = rng() % 2 ? ir::Padding::kSame : ir::Padding::kValid;
-    const ir::Activation acts[] = {ir::Activation::kNone, ir::Activation::kRelu, ir::Activation::kRelu6};
-    c.activation = acts[rng() % 3];
-    c.per_channel = c.type == ir::DType::kInt8 && rng() % 2;
-    const bool u8 = c.type == ir::DType::kUInt8 || c.type == ir::DType::kFloat32;
-    const int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
-    const int32_t zps[] = {lo, hi, u8 ? 128 : 0, lo + static_cast<int32_t>(rng() % 256)};
-    c.in_zp = zps[rng() % 4];
-    c.out_zp = zps[rng() % 4];
-    c.numerics = rng() % 2 ? rt::OpNumerics::kBuiltinWasm : rt::OpNumerics::kBuiltinX86;
+// A random case of `op`: small shapes mostly, one in eight with more output pixels than one
+// GEMM tile or a long reduction; zero points at the extremes; every profile.
+ConvCase RandomCase(ir::OpType op, std::mt19937& rng) {
+  ConvCase c;
+  c.op = op;
+  const bool dw = op == ir::OpType::kDEPTHWISE_CONV_2D;
+  // Float outputs too must be the reference's bits: the CONV_2D variant keeps DotFloat's order.
+  const ir::DType types[] = {ir::DType::kInt8, ir::DType::kInt8, ir::DType::kUInt8,
+                             dw ? ir::DType::kInt8 : ir::DType::kFloat32};
+  c.type = types[rng() % 4];
+  c.batch = 1 + static_cast<int>(rng() % 2);
+  c.in_h = 1 + static_cast<int>(rng() % 11);
+  c.in_w = 1 + static_cast<int>(rng() % 11);
+  c.in_c = 1 + static_cast<int>(rng() % 37);
+  c.out_c = 1 + static_cast<int>(rng() % 33);
+  if (rng() % 8 == 0) {
+    c.in_h = 16 + static_cast<int>(rng() % 25);
+    c.in_w = 16 + static_cast<int>(rng() % 25);
+  } else if (rng() % 8 == 0) {
+    c.in_c = dw ? 40 + static_cast<int>(rng() % 60) : 100 + static_cast<int>(rng() % 400);
+  }
+  if (dw) {
+    c.depth_multiplier = rng() % 4 == 0 ? 2 : 1;
+    c.out_c = c.in_c * c.depth_multiplier;
+  }
+  c.kh = 1 + static_cast<int>(rng() % (dw ? 5 : 4));
+  c.kw = 1 + static_cast<int>(rng() % (dw ? 5 : 4));
+  c.stride = 1 + static_cast<int>(rng() % 3);
+  c.dilation = 1 + static_cast<int>(rng() % 2);
+  c.padding = rng() % 2 ? ir::Padding::kSame : ir::Padding::kValid;
+  const ir::Activation acts[] = {ir::Activation::kNone, ir::Activation::kRelu, ir::Activation::kRelu6};
+  c.activation = acts[rng() % 3];
+  c.per_channel = c.type == ir::DType::kInt8 && rng() % 2;
+  const bool u8 = c.type == ir::DType::kUInt8 || c.type == ir::DType::kFloat32;
+  const int32_t lo = u8 ? 0 : -128, hi = u8 ? 255 : 127;
+  const int32_t zps[] = {lo, hi, u8 ? 128 : 0, lo + static_cast<int32_t>(rng() % 256)};
+  c.in_zp = zps[rng() % 4];
+  c.out_zp = zps[rng() % 4];
+  c.numerics = rng() % 2 ? rt::OpNumerics::kBuiltinWasm : rt::OpNumerics::kBuiltinX86;
+  return c;
+}
+
+// Runs `cases` random cases of `op` through the reference and the selected variant; returns how
+// many were checked (cases whose VALID window does not fit are skipped) and the float ones.
+void CheckVariant(ir::OpType op, uint32_t seed, int cases, int* checked, int* float_cases) {
+  const auto& variants = rt::KernelRegistry::Global().Variants(op);
+  ASSERT_FALSE(variants.empty()) << "no " << ir::OpTypeName(op) << " variant registered";
+  std::mt19937 rng(seed);
+  for (int n = 0; n < cases; ++n) {
+    const ConvCase c = RandomCase(op, rng);
     const int eff_h = (c.kh - 1) * c.dilation + 1, eff_w = (c.kw - 1) * c.dilation + 1;
     if (c.padding == ir::Padding::kValid && (eff_h > c.in_h || eff_w > c.in_w)) continue;
     std::vector<uint8_t> input;
@@ -181,11 +198,24 @@ TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
     for (size_t i = 0; i < got->size(); ++i)
       ASSERT_EQ((*got)[i], (*want)[i]) << opt_kernel << " differs from the reference at output byte " << i
                                        << " of " << got->size() << ": " << c.Describe();
-    ++checked;
-    float_cases += c.type == ir::DType::kFloat32;
+    ++*checked;
+    *float_cases += c.type == ir::DType::kFloat32;
   }
+}
+
+TEST(KernelVariants, ConvVariantsMatchTheReferenceByteForByte) {
+  if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2: the AVX2 variant cannot run here";
+  int checked = 0, float_cases = 0;
+  CheckVariant(ir::OpType::kCONV_2D, 20261203, 400, &checked, &float_cases);
   EXPECT_GE(checked, 200);
   EXPECT_GE(float_cases, 40);
+}
+
+TEST(KernelVariants, DepthwiseVariantsMatchTheReferenceByteForByte) {
+  if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2: the AVX2 variant cannot run here";
+  int checked = 0, float_cases = 0;
+  CheckVariant(ir::OpType::kDEPTHWISE_CONV_2D, 20261204, 400, &checked, &float_cases);
+  EXPECT_GE(checked, 200);
 }
 
 // The vector requantization against the scalar one it reproduces, lane for lane, on random and

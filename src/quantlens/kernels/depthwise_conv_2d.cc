@@ -1,6 +1,7 @@
 #include "quantlens/kernels/depthwise_conv_2d.h"
 
 #include "quantlens/kernels/conv_int16.h"
+#include "quantlens/kernels/depthwise_avx2.h"
 #include "quantlens/kernels/hybrid_kernels.h"
 
 #include <algorithm>
@@ -131,6 +132,7 @@ constexpr const char* kDepthwiseSupported =
 
 class DepthwiseConv2DKernel : public rt::Kernel {
  public:
+  explicit DepthwiseConv2DKernel(bool avx2 = false) : avx2_(avx2) {}
   Status Prepare(const rt::KernelArgs& args) override;
   Status Eval(const rt::KernelArgs& args) override;
 
@@ -148,6 +150,9 @@ class DepthwiseConv2DKernel : public rt::Kernel {
   std::vector<int32_t> hybrid_row_sums_;
   HybridScratch hybrid_scratch_;
   Int16ConvParams int16_params_;  // 16x8: multipliers in multipliers_
+  bool avx2_ = false;             // the AVX2 variant: 8-bit with static weights runs the plan
+  bool use_plan_ = false;
+  DepthwisePlan plan_;
 };
 
 Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -248,6 +253,11 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
   QL_RETURN_IF_ERROR(PrepareConvQuantParams(args, attrs->activation, in, w, out, setup,
                                             &multipliers_, &quant_params_));
   packed_weights_ = PackStaticWeights(w, quant_params_.weight_offset);
+  use_plan_ = avx2_ && !packed_weights_.empty() && DepthwiseAvx2Supported(g, quant_params_);
+  if (use_plan_) {
+    plan_ = MakeDepthwisePlan(g, packed_weights_.data(), quant_params_, is_uint8);
+    packed_weights_ = {};
+  }
   return Status::Ok();
 }
 
@@ -274,7 +284,9 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
       return Status::Ok();
     case ir::DType::kInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
-      if (!packed_weights_.empty())
+      if (use_plan_)
+        DepthwiseInt8Avx2(plan_, geom_, in.as<int8_t>(), b, out.mut<int8_t>());
+      else if (!packed_weights_.empty())
         DepthwiseConv2DInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(),
                                   b, out.mut<int8_t>());
       else
@@ -284,7 +296,9 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
     }
     case ir::DType::kUInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
-      if (!packed_weights_.empty())
+      if (use_plan_)
+        DepthwiseUInt8Avx2(plan_, geom_, in.as<uint8_t>(), b, out.mut<uint8_t>());
+      else if (!packed_weights_.empty())
         DepthwiseConv2DUInt8Packed(quant_params_, geom_, in.as<uint8_t>(),
                                    packed_weights_.data(), b, out.mut<uint8_t>());
       else
@@ -302,6 +316,9 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
 
 std::unique_ptr<rt::Kernel> MakeDepthwiseConv2D() {
   return std::make_unique<DepthwiseConv2DKernel>();
+}
+std::unique_ptr<rt::Kernel> MakeDepthwiseConv2DAvx2() {
+  return std::make_unique<DepthwiseConv2DKernel>(true);
 }
 
 }  // namespace ql::kern

@@ -27,5 +27,7 @@ void DepthwiseConv2DUInt8Packed(const ConvQuantParams& p, const ConvGeometry& g,
                                 const int32_t* bias, uint8_t* output);
 
 std::unique_ptr<rt::Kernel> MakeDepthwiseConv2D();
+// DEPTHWISE_CONV_2D with the 8-bit AVX2 kernel of depthwise_avx2.h (the CPU must have AVX2).
+std::unique_ptr<rt::Kernel> MakeDepthwiseConv2DAvx2();
 
 }  // namespace ql::kern

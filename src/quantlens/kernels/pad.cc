@@ -1,6 +1,7 @@
 // PAD and PADV2: constant padding of any type. Paddings come from input 1 ([rank, 2], before and
 // after per axis). The fill value is the output zero point for quantized tensors (real 0, as
 // TFLite does; TFLITE_NUMERICS §3 "PAD"), 0 otherwise, or PADV2's scalar input 2.
+#include <algorithm>
 #include <cstring>
 #include <memory>
 
@@ -72,8 +73,7 @@ class PadKernel : public rt::Kernel {
     const rt::TensorRef& in = args.in(0);
     rt::TensorRef& out = args.out(0);
     auto* dst = static_cast<uint8_t*>(out.mutable_data());
-    const int64_t n = out.num_elements();
-    for (int64_t i = 0; i < n; ++i) std::memcpy(dst + i * elem_, fill_.data(), elem_);
+    FillRepeated(dst, out.num_elements());
     if (in.num_elements() == 0) return Status::Ok();
     // Copy the input into the interior: the destination is a strided view of the output.
     const int rank = in.rank();
@@ -85,6 +85,21 @@ class PadKernel : public rt::Kernel {
   }
 
  private:
+  // `n` copies of the fill value: one memset when its bytes are all equal (every 8-bit fill, a
+  // float 0), else doubling copies; an element-by-element memcpy made PAD a third of an int8
+  // MobileNetV2's time.
+  void FillRepeated(uint8_t* dst, int64_t n) const {
+    const size_t total = static_cast<size_t>(n) * elem_;
+    if (total == 0) return;
+    if (std::all_of(fill_.begin(), fill_.end(), [&](uint8_t b) { return b == fill_[0]; })) {
+      std::memset(dst, fill_[0], total);
+      return;
+    }
+    std::memcpy(dst, fill_.data(), elem_);
+    for (size_t done = elem_; done < total; done *= 2)
+      std::memcpy(dst + done, dst, std::min(done, total - done));
+  }
+
   // Writes contiguous `src` of shape `dims` into `dst` with per-axis strides `dst_strides`.
   void ScatterInto(const uint8_t* src, uint8_t* dst, const ir::Shape& dims,
                    const std::vector<int64_t>& dst_strides) const {

@@ -13,6 +13,9 @@ void RegisterConvKernels(rt::KernelRegistry& r) {
                                       {ir::DType::kInt8, ir::DType::kUInt8, ir::DType::kFloat32}, {},
                                       rt::CpuLevel::kAvx2});
   r.Add(ir::OpType::kDEPTHWISE_CONV_2D, &MakeDepthwiseConv2D);
+  r.AddVariant(ir::OpType::kDEPTHWISE_CONV_2D, {"DEPTHWISE_CONV_2D AVX2", &MakeDepthwiseConv2DAvx2,
+                                                {ir::DType::kInt8, ir::DType::kUInt8}, {},
+                                                rt::CpuLevel::kAvx2});
   r.Add(ir::OpType::kFULLY_CONNECTED, &MakeFullyConnected);
   r.Add(ir::OpType::kTRANSPOSE_CONV, &MakeTransposeConv);
 }
