@@ -52,10 +52,11 @@ class SingleOp {
     return op_.outputs.back();
   }
 
-  // Prepares and evaluates. Returns the first error.
-  Status Run(rt::OpNumerics numerics = rt::OpNumerics::kBuiltinX86) {
+  // Prepares and evaluates with the reference kernel, or with `variant` (a registry variant's
+  // factory). Returns the first error.
+  Status Run(rt::OpNumerics numerics = rt::OpNumerics::kBuiltinX86, rt::KernelFactory variant = nullptr) {
     graph_.ops = {op_};
-    auto factory = rt::KernelRegistry::Global().Find(op_);
+    auto factory = variant ? variant : rt::KernelRegistry::Global().Find(op_);
     if (!factory) return Unsupported("no kernel registered for {}", graph_.OpLabel(0));
     kernel_ = factory();
     refs_.clear();

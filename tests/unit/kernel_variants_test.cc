@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include "quantlens/kernels/requant_avx2.h"
+#include "testing/single_op.h"
 #include "quantlens/runtime/interpreter.h"
 #include "quantlens/runtime/registry.h"
 
@@ -216,6 +217,61 @@ TEST(KernelVariants, DepthwiseVariantsMatchTheReferenceByteForByte) {
   int checked = 0, float_cases = 0;
   CheckVariant(ir::OpType::kDEPTHWISE_CONV_2D, 20261204, 400, &checked, &float_cases);
   EXPECT_GE(checked, 200);
+}
+
+// ADD and SUB variants on 8-bit operands: equal shapes of every length (the vector loop and its
+// scalar tail), broadcasts (the reference path inside the variant), random scales and zero points
+// at the extremes, fused clamps.
+TEST(KernelVariants, AddSubVariantsMatchTheReferenceByteForByte) {
+  if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2";
+  std::mt19937 rng(99);
+  std::uniform_real_distribution<float> scale(0.001f, 0.2f);
+  int checked = 0;
+  for (ir::OpType type : {ir::OpType::kADD, ir::OpType::kSUB}) {
+    const auto& variants = rt::KernelRegistry::Global().Variants(type);
+    ASSERT_FALSE(variants.empty());
+    for (int n = 0; n < 300; ++n) {
+      const bool u8 = rng() % 2;
+      const ir::DType dt = u8 ? ir::DType::kUInt8 : ir::DType::kInt8;
+      const int32_t lo = u8 ? 0 : -128;
+      auto zp = [&] {
+        const int32_t choices[] = {lo, lo + 255, lo + 128, lo + static_cast<int32_t>(rng() % 256)};
+        return choices[rng() % 4];
+      };
+      const int64_t len = 1 + static_cast<int64_t>(rng() % 100);
+      const bool broadcast = rng() % 5 == 0;
+      const ir::Shape sa = {1, 2, len}, sb = broadcast ? ir::Shape{1, 1, len} : sa;
+      std::vector<uint8_t> a(static_cast<size_t>(2 * len)), b(static_cast<size_t>(broadcast ? len : 2 * len));
+      for (auto& v : a) v = static_cast<uint8_t>(rng());
+      for (auto& v : b) v = static_cast<uint8_t>(rng());
+      const float s1 = scale(rng), s2 = rng() % 3 ? scale(rng) : s1, so = scale(rng) * 2;
+      const int32_t z1 = zp(), z2 = zp(), zo = zp();
+      const ir::Activation acts[] = {ir::Activation::kNone, ir::Activation::kRelu, ir::Activation::kRelu6};
+      ir::BinaryAttrs attrs;
+      attrs.activation = acts[rng() % 3];
+      auto run = [&](rt::KernelFactory f, std::vector<uint8_t>* out) {
+        testing::SingleOp op(type, attrs);
+        op.AddInput<uint8_t>(dt, sa, a, testing::Quant(s1, z1));
+        op.AddInput<uint8_t>(dt, sb, b, testing::Quant(s2, z2));
+        op.AddOutput(dt, testing::Quant(so, zo));
+        const Status st = op.Run(rt::OpNumerics::kBuiltinX86, f);
+        if (st.ok()) *out = op.Output<uint8_t>();
+        return st;
+      };
+      std::vector<uint8_t> want, got;
+      const Status sw = run(nullptr, &want);
+      const Status sg = run(variants[0].factory, &got);
+      ASSERT_EQ(sw.ok(), sg.ok()) << sw.message() << " / " << sg.message();
+      if (!sw.ok()) continue;
+      ASSERT_EQ(got.size(), want.size());
+      for (size_t i = 0; i < got.size(); ++i)
+        ASSERT_EQ(got[i], want[i]) << variants[0].name << " differs at element " << i << " of " << got.size()
+                                   << ": " << ir::DTypeName(dt) << " scales " << s1 << " " << s2 << " " << so
+                                   << " zero points " << z1 << " " << z2 << " " << zo;
+      ++checked;
+    }
+  }
+  EXPECT_GE(checked, 400);
 }
 
 // The vector requantization against the scalar one it reproduces, lane for lane, on random and

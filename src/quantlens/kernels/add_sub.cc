@@ -6,6 +6,7 @@
 // adds or subtracts with int16 saturation. Broadcasts TFLite 2.9 aborts on are refused.
 #include <algorithm>
 
+#include "quantlens/kernels/add_sub.h"
 #include "quantlens/kernels/binary_kernel.h"
 #include "quantlens/kernels/elementwise_kernels.h"
 #include "quantlens/kernels/int16_math.h"
@@ -13,20 +14,6 @@
 
 namespace ql::kern {
 namespace {
-
-// Quantized ADD/SUB parameters. Both inputs are brought to a common fixed-point scale
-// 2*max(s1, s2) / 2^left_shift, added there, then rescaled to the output.
-struct QuantizedAddSubParams {
-  int32_t input1_offset = 0;  // -z1
-  int32_t input2_offset = 0;  // -z2
-  int left_shift = 20;        // 8-bit inputs (int16: 15): (q - z) * 2^shift still fits in int32
-  QuantizedMultiplier input1_multiplier;  // s1 / (2 max)
-  QuantizedMultiplier input2_multiplier;  // s2 / (2 max)
-  QuantizedMultiplier output_multiplier;  // 2 max / (2^20 s_out)
-  int32_t output_offset = 0;
-  int32_t act_min = 0, act_max = 0;
-  bool subtract = false;
-};
 
 // One output element: a_i = G((q_i - z_i) * 2^20; r_i), y = clamp(G(a1 +- a2; r_out) + z_out).
 // TFLite 2.9 subtracts the two rescaled inputs (it does not negate the second multiplier, which
@@ -59,7 +46,7 @@ inline int16_t PotInt16Element(const PotInt16Params& p, int16_t q1, int16_t q2) 
 
 class AddSubKernel final : public FusedClampBinaryKernel {
  public:
-  explicit AddSubKernel(bool subtract) : subtract_(subtract) {}
+  explicit AddSubKernel(bool subtract, bool avx2 = false) : subtract_(subtract), avx2_(avx2) {}
 
   Status Prepare(const rt::KernelArgs& args) override {
     QL_RETURN_IF_ERROR(PrepareFusedClamp(args, kSupported));
@@ -201,12 +188,26 @@ class AddSubKernel final : public FusedClampBinaryKernel {
 
   template <typename T>
   void EvalQuantized(const rt::KernelArgs& args) const {
+    if constexpr (sizeof(T) == 1) {
+      // Operands of one shape: a flat vector loop (the AVX2 variant); its tail and every
+      // broadcast take the element function below.
+      if (avx2_ && args.in(0).shape == args.in(1).shape) {
+        const int64_t n = args.out(0).num_elements();
+        const T* a = args.in(0).as<T>();
+        const T* b = args.in(1).as<T>();
+        T* out = args.out(0).mut<T>();
+        const int64_t done = QuantizedAddSub8Avx2(p_, a, b, out, n);
+        for (int64_t i = done; i < n; ++i) out[i] = static_cast<T>(QuantizedAddSubElement(p_, a[i], b[i]));
+        return;
+      }
+    }
     Apply(args.in(0).as<T>(), args.in(1).as<T>(), args.out(0).mut<T>(), [&](T a, T b) {
       return static_cast<T>(QuantizedAddSubElement(p_, a, b));
     });
   }
 
   bool subtract_;
+  bool avx2_;
   QuantizedAddSubParams p_;
   bool pot_int16_ = false;
   PotInt16Params pot_;
@@ -216,5 +217,7 @@ class AddSubKernel final : public FusedClampBinaryKernel {
 
 std::unique_ptr<rt::Kernel> MakeAddKernel() { return std::make_unique<AddSubKernel>(false); }
 std::unique_ptr<rt::Kernel> MakeSubKernel() { return std::make_unique<AddSubKernel>(true); }
+std::unique_ptr<rt::Kernel> MakeAddKernelAvx2() { return std::make_unique<AddSubKernel>(false, true); }
+std::unique_ptr<rt::Kernel> MakeSubKernelAvx2() { return std::make_unique<AddSubKernel>(true, true); }
 
 }  // namespace ql::kern

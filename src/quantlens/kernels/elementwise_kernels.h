@@ -11,6 +11,9 @@ namespace ql::kern {
 // add_sub.cc
 std::unique_ptr<rt::Kernel> MakeAddKernel();
 std::unique_ptr<rt::Kernel> MakeSubKernel();
+// ADD/SUB whose 8-bit same-shape case runs an AVX2 loop (the CPU must have AVX2).
+std::unique_ptr<rt::Kernel> MakeAddKernelAvx2();
+std::unique_ptr<rt::Kernel> MakeSubKernelAvx2();
 // mul.cc
 std::unique_ptr<rt::Kernel> MakeMulKernel();
 // binary_float.cc

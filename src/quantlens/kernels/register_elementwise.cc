@@ -10,6 +10,10 @@ void RegisterElementwiseKernels(rt::KernelRegistry& r) {
   // Binary arithmetic.
   r.Add(OpType::kADD, &MakeAddKernel);
   r.Add(OpType::kSUB, &MakeSubKernel);
+  r.AddVariant(OpType::kADD, {"ADD AVX2", &MakeAddKernelAvx2, {ir::DType::kInt8, ir::DType::kUInt8}, {},
+                              rt::CpuLevel::kAvx2});
+  r.AddVariant(OpType::kSUB, {"SUB AVX2", &MakeSubKernelAvx2, {ir::DType::kInt8, ir::DType::kUInt8}, {},
+                              rt::CpuLevel::kAvx2});
   r.Add(OpType::kMUL, &MakeMulKernel);
   r.Add(OpType::kDIV, &MakeDivKernel);
   r.Add(OpType::kFLOOR_DIV, &MakeFloorDivKernel);
