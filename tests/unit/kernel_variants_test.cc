@@ -274,6 +274,57 @@ TEST(KernelVariants, AddSubVariantsMatchTheReferenceByteForByte) {
   EXPECT_GE(checked, 400);
 }
 
+// FULLY_CONNECTED variants: batches of rows, depths odd and even, unit counts that are not
+// multiples of the vector width, weight zero points (uint8), every profile.
+TEST(KernelVariants, FullyConnectedVariantsMatchTheReferenceByteForByte) {
+  if (!rt::HostCpuFeatures().avx2) GTEST_SKIP() << "this CPU has no AVX2";
+  const auto& variants = rt::KernelRegistry::Global().Variants(ir::OpType::kFULLY_CONNECTED);
+  ASSERT_FALSE(variants.empty());
+  std::mt19937 rng(4242);
+  std::uniform_real_distribution<float> scale(0.002f, 0.05f);
+  int checked = 0;
+  for (int n = 0; n < 200; ++n) {
+    const bool u8 = rng() % 2;
+    const ir::DType dt = u8 ? ir::DType::kUInt8 : ir::DType::kInt8;
+    const int batch = 1 + static_cast<int>(rng() % 9), depth = 1 + static_cast<int>(rng() % 300);
+    const int units = 1 + static_cast<int>(rng() % 70);
+    const int32_t lo = u8 ? 0 : -128;
+    const int32_t zi = lo + static_cast<int32_t>(rng() % 256), zo = lo + static_cast<int32_t>(rng() % 256);
+    const int32_t zw = u8 ? 100 + static_cast<int32_t>(rng() % 56) : 0;
+    std::vector<uint8_t> x(static_cast<size_t>(batch * depth)), w(static_cast<size_t>(units * depth));
+    for (auto& v : x) v = static_cast<uint8_t>(rng());
+    for (auto& v : w) v = static_cast<uint8_t>(rng());
+    std::vector<int32_t> bias(static_cast<size_t>(units));
+    for (auto& v : bias) v = static_cast<int32_t>(rng() % 40001) - 20000;
+    const float si = scale(rng), sw = scale(rng) / 4, so = scale(rng) * 4;
+    const rt::OpNumerics numerics = rng() % 2 ? rt::OpNumerics::kBuiltinWasm : rt::OpNumerics::kBuiltinX86;
+    ir::FullyConnectedAttrs attrs;
+    attrs.activation = rng() % 2 ? ir::Activation::kRelu : ir::Activation::kNone;
+    auto run = [&](rt::KernelFactory f, std::vector<uint8_t>* out) {
+      testing::SingleOp op(ir::OpType::kFULLY_CONNECTED, attrs);
+      op.AddInput<uint8_t>(dt, {batch, depth}, x, testing::Quant(si, zi));
+      op.AddInput<uint8_t>(dt, {units, depth}, w, testing::Quant(sw, zw), /*constant=*/true);
+      op.AddInput<int32_t>(ir::DType::kInt32, {units}, bias, testing::Quant(si * sw, 0), /*constant=*/true);
+      op.AddOutput(dt, testing::Quant(so, zo));
+      const Status st = op.Run(numerics, f);
+      if (st.ok()) *out = op.Output<uint8_t>();
+      return st;
+    };
+    std::vector<uint8_t> want, got;
+    const Status sw_ = run(nullptr, &want);
+    ASSERT_TRUE(sw_.ok()) << sw_.message();
+    const Status sg = run(variants[0].factory, &got);
+    ASSERT_TRUE(sg.ok()) << sg.message();
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i)
+      ASSERT_EQ(got[i], want[i]) << variants[0].name << " differs at element " << i << ": "
+                                 << ir::DTypeName(dt) << " batch " << batch << " depth " << depth
+                                 << " units " << units << " " << rt::OpNumericsName(numerics);
+    ++checked;
+  }
+  EXPECT_EQ(checked, 200);
+}
+
 // The vector requantization against the scalar one it reproduces, lane for lane, on random and
 // extreme accumulators and every multiplier shape QuantizeMultiplier gives.
 QL_AVX2 void RequantizeEight(kern::Rounding r, const int32_t* x, const kern::RequantTable& t, int32_t* out) {

@@ -1,6 +1,7 @@
 #include "quantlens/kernels/fully_connected.h"
 
 #include "quantlens/kernels/conv_int16.h"
+#include "quantlens/kernels/gemm_int8.h"
 #include "quantlens/kernels/hybrid_kernels.h"
 
 #include <algorithm>
@@ -92,6 +93,7 @@ constexpr const char* kFcSupported =
 
 class FullyConnectedKernel : public rt::Kernel {
  public:
+  explicit FullyConnectedKernel(bool avx2 = false) : avx2_(avx2) {}
   Status Prepare(const rt::KernelArgs& args) override;
   Status Eval(const rt::KernelArgs& args) override;
 
@@ -103,6 +105,13 @@ class FullyConnectedKernel : public rt::Kernel {
   std::vector<QuantizedMultiplier> multipliers_;
   std::vector<int16_t> packed_weights_;
   bool has_bias_ = false;
+  // The AVX2 variant: 8-bit with static weights runs the GEMM of gemm_int8.h, the input rows
+  // seen as the pixels of a 1x1 convolution.
+  bool avx2_ = false;
+  bool use_gemm_ = false;
+  ConvGeometry gemm_geom_;
+  Int8GemmPlan gemm_plan_;
+  std::vector<int16_t> gemm_scratch_;
   // Hybrid (float32 input and output, int8 weights): weights are packed into packed_weights_.
   bool hybrid_ = false;
   HybridParams hybrid_params_;
@@ -210,6 +219,17 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
   QL_RETURN_IF_ERROR(PrepareConvQuantParams(args, attrs->activation, in, w, out, setup,
                                             &multipliers_, &quant_params_));
   packed_weights_ = PackStaticWeights(w, quant_params_.weight_offset);
+  use_gemm_ = avx2_ && !packed_weights_.empty() && Int8GemmSupported(quant_params_, geom_.depth);
+  if (use_gemm_) {
+    gemm_geom_ = ConvGeometry{};
+    gemm_geom_.in_w = gemm_geom_.out_w = geom_.batch;
+    gemm_geom_.in_c = geom_.depth;
+    gemm_geom_.out_c = geom_.out_units;
+    gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), geom_.out_units, geom_.depth, quant_params_,
+                                  dtype_ == ir::DType::kUInt8);
+    gemm_scratch_.assign(static_cast<size_t>(Int8ConvScratchSize(gemm_geom_, gemm_plan_)), 0);
+    packed_weights_ = {};
+  }
   return Status::Ok();
 }
 
@@ -236,7 +256,10 @@ Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
       return Status::Ok();
     case ir::DType::kInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
-      if (!packed_weights_.empty())
+      if (use_gemm_)
+        Conv2DInt8Gemm(gemm_geom_, quant_params_.input_offset, gemm_plan_, in.as<int8_t>(), b,
+                       out.mut<int8_t>(), gemm_scratch_.data());
+      else if (!packed_weights_.empty())
         FullyConnectedInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(), b,
                                  out.mut<int8_t>());
       else
@@ -246,7 +269,10 @@ Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
     }
     case ir::DType::kUInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
-      if (!packed_weights_.empty())
+      if (use_gemm_)
+        Conv2DInt8Gemm(gemm_geom_, quant_params_.input_offset, gemm_plan_, in.as<uint8_t>(), b,
+                       out.mut<uint8_t>(), gemm_scratch_.data());
+      else if (!packed_weights_.empty())
         FullyConnectedUInt8Packed(quant_params_, geom_, in.as<uint8_t>(), packed_weights_.data(),
                                   b, out.mut<uint8_t>());
       else
@@ -264,6 +290,9 @@ Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
 
 std::unique_ptr<rt::Kernel> MakeFullyConnected() {
   return std::make_unique<FullyConnectedKernel>();
+}
+std::unique_ptr<rt::Kernel> MakeFullyConnectedAvx2() {
+  return std::make_unique<FullyConnectedKernel>(true);
 }
 
 }  // namespace ql::kern

@@ -35,5 +35,7 @@ void FullyConnectedUInt8Packed(const ConvQuantParams& p, const FullyConnectedGeo
                                const int32_t* bias, uint8_t* output);
 
 std::unique_ptr<rt::Kernel> MakeFullyConnected();
+// FULLY_CONNECTED with the 8-bit GEMM of gemm_int8.h (the CPU must have AVX2).
+std::unique_ptr<rt::Kernel> MakeFullyConnectedAvx2();
 
 }  // namespace ql::kern

@@ -17,6 +17,9 @@ void RegisterConvKernels(rt::KernelRegistry& r) {
                                                 {ir::DType::kInt8, ir::DType::kUInt8}, {},
                                                 rt::CpuLevel::kAvx2});
   r.Add(ir::OpType::kFULLY_CONNECTED, &MakeFullyConnected);
+  r.AddVariant(ir::OpType::kFULLY_CONNECTED, {"FULLY_CONNECTED AVX2", &MakeFullyConnectedAvx2,
+                                              {ir::DType::kInt8, ir::DType::kUInt8}, {},
+                                              rt::CpuLevel::kAvx2});
   r.Add(ir::OpType::kTRANSPOSE_CONV, &MakeTransposeConv);
 }
 
