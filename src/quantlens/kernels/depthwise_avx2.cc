@@ -152,3 +152,56 @@ void DepthwiseUInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const 
 }
 
 }  // namespace ql::kern
+
+namespace ql::kern {
+
+// Float depthwise (depth multiplier 1), eight channels per vector. Per channel the arithmetic is
+// the reference's: the products of the in-bounds taps added in (ky, kx) order starting from 0,
+// then bias + sum, then the clamp in std::max/std::min's operand order; so the bits are equal.
+QL_AVX2 void DepthwiseFloatAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                                const float* weights, const float* bias, float* output) {
+  const int channels = g.out_c;
+  const int vec_end = channels / 8 * 8;
+  const __m256 lo = _mm256_set1_ps(p.act_min), hi = _mm256_set1_ps(p.act_max);
+  float* out = output;
+  for (int b = 0; b < g.batch; ++b)
+    for (int oy = 0; oy < g.out_h; ++oy)
+      for (int ox = 0; ox < g.out_w; ++ox, out += channels) {
+        const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
+        for (int c = 0; c < vec_end; c += 8) {
+          __m256 acc = _mm256_setzero_ps();
+          for (int ky = 0; ky < g.filter_h; ++ky) {
+            const int iy = iy0 + ky * g.dilation_h;
+            if (iy < 0 || iy >= g.in_h) continue;
+            for (int kx = 0; kx < g.filter_w; ++kx) {
+              const int ix = ix0 + kx * g.dilation_w;
+              if (ix < 0 || ix >= g.in_w) continue;
+              const float* src = input + ((static_cast<int64_t>(b) * g.in_h + iy) * g.in_w + ix) * channels + c;
+              const float* w = weights + (static_cast<int64_t>(ky) * g.filter_w + kx) * channels + c;
+              acc = _mm256_add_ps(acc, _mm256_mul_ps(_mm256_loadu_ps(src), _mm256_loadu_ps(w)));
+            }
+          }
+          const __m256 bv = bias ? _mm256_loadu_ps(bias + c) : _mm256_setzero_ps();
+          __m256 v = _mm256_add_ps(bv, acc);
+          v = _mm256_min_ps(hi, _mm256_max_ps(lo, v));
+          _mm256_storeu_ps(out + c, v);
+        }
+        for (int c = vec_end; c < channels; ++c) {
+          float acc = 0.0f;
+          for (int ky = 0; ky < g.filter_h; ++ky) {
+            const int iy = iy0 + ky * g.dilation_h;
+            if (iy < 0 || iy >= g.in_h) continue;
+            for (int kx = 0; kx < g.filter_w; ++kx) {
+              const int ix = ix0 + kx * g.dilation_w;
+              if (ix < 0 || ix >= g.in_w) continue;
+              acc += input[((static_cast<int64_t>(b) * g.in_h + iy) * g.in_w + ix) * channels + c] *
+                     weights[(static_cast<int64_t>(ky) * g.filter_w + kx) * channels + c];
+            }
+          }
+          const float v = (bias ? bias[c] : 0.0f) + acc;
+          out[c] = std::min(std::max(v, p.act_min), p.act_max);
+        }
+      }
+}
+
+}  // namespace ql::kern

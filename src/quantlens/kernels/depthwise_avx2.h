@@ -39,4 +39,9 @@ void DepthwiseInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const i
 void DepthwiseUInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const uint8_t* input,
                         const int32_t* bias, uint8_t* output);
 
+// Float32 depthwise, depth multiplier 1, eight channels per vector with the reference's per-channel
+// order of operations (bit-exact).
+void DepthwiseFloatAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                        const float* weights, const float* bias, float* output);
+
 }  // namespace ql::kern

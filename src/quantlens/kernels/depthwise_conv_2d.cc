@@ -279,6 +279,11 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
                            bias ? bias->data : nullptr, out.mut<int16_t>());
       return Status::Ok();
     case ir::DType::kFloat32:
+      if (avx2_ && geom_.depth_multiplier == 1) {
+        DepthwiseFloatAvx2(float_params_, geom_, in.as<float>(), w.as<float>(),
+                           bias ? bias->as<float>() : nullptr, out.mut<float>());
+        return Status::Ok();
+      }
       DepthwiseConv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
                              bias ? bias->as<float>() : nullptr, out.mut<float>());
       return Status::Ok();

@@ -14,7 +14,7 @@ void RegisterConvKernels(rt::KernelRegistry& r) {
                                       rt::CpuLevel::kAvx2});
   r.Add(ir::OpType::kDEPTHWISE_CONV_2D, &MakeDepthwiseConv2D);
   r.AddVariant(ir::OpType::kDEPTHWISE_CONV_2D, {"DEPTHWISE_CONV_2D AVX2", &MakeDepthwiseConv2DAvx2,
-                                                {ir::DType::kInt8, ir::DType::kUInt8}, {},
+                                                {ir::DType::kInt8, ir::DType::kUInt8, ir::DType::kFloat32}, {},
                                                 rt::CpuLevel::kAvx2});
   r.Add(ir::OpType::kFULLY_CONNECTED, &MakeFullyConnected);
   r.AddVariant(ir::OpType::kFULLY_CONNECTED, {"FULLY_CONNECTED AVX2", &MakeFullyConnectedAvx2,
