@@ -122,9 +122,10 @@ ir::Graph ConvGraph(const ConvCase& c, std::mt19937& rng, std::vector<uint8_t>* 
 }
 
 Result<std::vector<uint8_t>> RunConv(const ir::Graph& g, const std::vector<uint8_t>& input, bool reference,
-                                     rt::OpNumerics numerics, std::string* kernel) {
+                                     rt::OpNumerics numerics, std::string* kernel, int threads = 1) {
   rt::InterpreterOptions o;
   o.reference_kernels = reference;
+  o.threads = threads;
   o.profile = numerics == rt::OpNumerics::kBuiltinWasm ? rt::Profile::kTfliteWasm : rt::Profile::kTfliteX86;
   QL_ASSIGN_OR_RETURN(auto interp, rt::Interpreter::Create(g, o));
   QL_RETURN_IF_ERROR(interp->SetInput(0, input.data(), input.size()));
@@ -198,6 +199,14 @@ void CheckVariant(ir::OpType op, uint32_t seed, int cases, int* checked, int* fl
     for (size_t i = 0; i < got->size(); ++i)
       ASSERT_EQ((*got)[i], (*want)[i]) << opt_kernel << " differs from the reference at output byte " << i
                                        << " of " << got->size() << ": " << c.Describe();
+    // Split over threads (one case in four, 2 or 3 threads): the same bytes.
+    if (n % 4 == 0) {
+      const int threads = 2 + n % 8 / 4;
+      auto split = RunConv(g, input, /*reference=*/false, c.numerics, &opt_kernel, threads);
+      ASSERT_TRUE(split.ok()) << c.Describe() << ": " << split.status().message();
+      ASSERT_TRUE(*split == *want) << opt_kernel << " at " << threads << " threads differs from 1 thread: "
+                                   << c.Describe();
+    }
     ++*checked;
     *float_cases += c.type == ir::DType::kFloat32;
   }

@@ -156,11 +156,13 @@ struct BudgetRuns {
   int64_t values = 0, samples = 0;
 };
 
-Result<std::unique_ptr<BudgetRuns>> OpenBudget(const ir::Graph& candidate, rt::Profile profile) {
+Result<std::unique_ptr<BudgetRuns>> OpenBudget(const ir::Graph& candidate, rt::Profile profile,
+                                               int threads) {
   auto b = std::make_unique<BudgetRuns>();
   QL_ASSIGN_OR_RETURN(b->graph, passes::FloatSimulationGraph(candidate));
   rt::InterpreterOptions o;
   o.profile = profile;
+  o.threads = threads;
   QL_ASSIGN_OR_RETURN(b->weights_only, rt::Interpreter::Create(b->graph, o));
   QL_ASSIGN_OR_RETURN(b->with_activations, rt::Interpreter::Create(b->graph, o));
   // Activations rounded to the candidate's grid after every op, as the integer model stores them.
@@ -336,7 +338,7 @@ Result<CompareResult> CompareModels(const ir::Graph& reference_in, const ir::Gra
     } else if (!HasQuantizedActivations(candidate) && !HasFloat16(candidate) && !HasQuantizedConstants(candidate)) {
       res.budget_note = "the candidate is a float model: nothing is quantized";
     } else {
-      auto b = OpenBudget(candidate, options.candidate_profile);
+      auto b = OpenBudget(candidate, options.candidate_profile, options.threads);
       if (b.ok()) {
         budget = std::move(*b);
       } else {

@@ -58,6 +58,7 @@ Result<std::unique_ptr<ModelPair>> ModelPair::Open(const ir::Graph& reference, c
   ro.profile = options.reference_profile;
   co.profile = options.candidate_profile;
   ro.reference_kernels = co.reference_kernels = options.reference_kernels;
+  ro.threads = co.threads = options.threads;
   auto ref_or = rt::Interpreter::Create(reference, ro);
   if (!ref_or.ok()) return ref_or.status().WithContext("reference: ");
   auto cand_or = rt::Interpreter::Create(candidate, co);

@@ -26,6 +26,7 @@ struct CompareOptions {
   rt::Profile reference_profile = rt::Profile::kTfliteX86;
   rt::Profile candidate_profile = rt::Profile::kTfliteX86;
   bool reference_kernels = false;  // both models on the reference kernels only
+  int threads = 1;                 // threads each model's ops may use (results do not depend on it)
   size_t worst_samples = 5;
   // Float data is fed as data * data_scale + data_offset (--try-fixes tries other preprocessing).
   double data_scale = 1, data_offset = 0;

@@ -27,6 +27,7 @@ struct RunArgs {
   std::optional<float> scale, offset;
   bool grayscale = false;
   bool reference_kernels = false;
+  int threads = 1;
 };
 int RunRun(const RunArgs& args);
 
@@ -44,6 +45,7 @@ struct ConvertArgs {
   std::string resize;
   std::optional<float> scale, offset;
   bool grayscale = false;
+  int threads = 1;
 };
 int RunConvert(const ConvertArgs& args);
 
@@ -62,6 +64,7 @@ struct CompareArgs {
   bool try_fixes = false;
   std::string fix_calibration;
   bool reference_kernels = false;
+  int threads = 1;
 };
 int RunCompare(const CompareArgs& args);
 

@@ -174,6 +174,7 @@ int RunCompare(const CompareArgs& args) {
   if (!cp) return Fail(fmt::format("--candidate-numerics '{}': unknown profile (known: tflite-x86, tflite-wasm)", args.candidate_numerics));
   opts.reference_profile = *rp;
   opts.reference_kernels = args.reference_kernels;
+  opts.threads = args.threads;
   opts.candidate_profile = *cp;
   if (args.samples == 0 || args.samples < -1)
     return Fail(fmt::format("--samples {}: must be a positive count", args.samples));

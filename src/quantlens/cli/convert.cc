@@ -43,6 +43,7 @@ std::vector<std::string> SplitNames(const std::vector<std::string>& values) {
 Result<passes::ConvertOptions> BuildOptions(const ConvertArgs& args) {
   passes::ConvertOptions o;
   QL_ASSIGN_OR_RETURN(o.mode, passes::ParseConvertMode(args.mode));
+  o.threads = args.threads;
   o.calibration = args.calibration;
   QL_ASSIGN_OR_RETURN(o.method, passes::ParseCalibrationMethod(args.calibration_method));
   if (args.calibration_samples == 0 || args.calibration_samples < -1)

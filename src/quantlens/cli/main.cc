@@ -40,6 +40,8 @@ int Main(int argc, char** argv) {
   CLI::Option* offset_opt = run_cmd->add_option("--offset", offset, "Image value = pixel * S + O");
   run_cmd->add_flag("--grayscale", run.grayscale, "Decode images as grayscale");
   run_cmd->add_flag("--reference-kernels", run.reference_kernels, "Run only the reference kernels (the normative arithmetic), no optimized variant");
+  run_cmd->add_option("--threads", run.threads, "Threads an op may split its work over (default 1; results do not depend on it)")
+      ->check(CLI::Range(1, 256));
 
   ConvertArgs convert;
   float conv_scale = 1.0f, conv_offset = 0.0f;
@@ -52,6 +54,9 @@ int Main(int argc, char** argv) {
                           "Calibration samples: .npy, .npz with 'x', a folder of images, or random:SEED");
   convert_cmd->add_option("--calibration-samples", convert.calibration_samples,
                           "Use the first N samples (default: all)");
+  convert_cmd->add_option("--threads", convert.threads,
+                          "Threads for the calibration runs (default 1; the result does not depend on it)")
+      ->check(CLI::Range(1, 256));
   convert_cmd->add_option("--calibration-method", convert.calibration_method,
                           "minmax (default, as TensorFlow), percentile:P, entropy, mse");
   convert_cmd->add_flag("--per-tensor", convert.per_tensor, "One weight scale per tensor instead of per channel");
@@ -94,6 +99,8 @@ int Main(int argc, char** argv) {
   compare_cmd->add_flag("--try-fixes", compare.try_fixes,
                         "Apply the top remedies (through convert, or rescaled data) and measure them (implies --layers)");
   compare_cmd->add_flag("--reference-kernels", compare.reference_kernels, "Run only the reference kernels (the normative arithmetic), no optimized variant");
+  compare_cmd->add_option("--threads", compare.threads, "Threads an op may split its work over (default 1; results do not depend on it)")
+      ->check(CLI::Range(1, 256));
   compare_cmd->add_option("--fix-calibration", compare.fix_calibration,
                           "Calibration data for --try-fixes reconversions (default: the --data samples)");
 
@@ -104,7 +111,8 @@ int Main(int argc, char** argv) {
   bench_cmd->add_option("--iterations", bench.iterations, "Timed runs (default 100)");
   bench_cmd->add_option("--warmup", bench.warmup, "Untimed runs before them (default 10)");
   bench_cmd->add_option("--threads", bench.threads,
-                        "Threads for the genuine runtime (quantlens runs 1 thread; default 1)");
+                        "Threads for quantlens and for the genuine runtime (default 1)")
+      ->check(CLI::Range(1, 256));
   bench_cmd->add_option("--json", bench.json, "Also write the results as JSON to this file");
   bench_cmd->add_flag("--reference-kernels", bench.reference_kernels, "Run only the reference kernels (the normative arithmetic), no optimized variant");
   bench_cmd->add_flag("--compare-tflite", bench.compare_tflite,

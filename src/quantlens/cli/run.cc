@@ -91,6 +91,7 @@ int RunRun(const RunArgs& args) {
   const ir::Graph& g = *graph;
   rt::InterpreterOptions opts;
   opts.reference_kernels = args.reference_kernels;
+  opts.threads = args.threads;
   opts.profile = *profile;
   auto interp_or = rt::Interpreter::Create(g, opts);
   if (!interp_or.ok()) return Fail(interp_or.status());

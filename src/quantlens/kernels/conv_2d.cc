@@ -384,17 +384,22 @@ std::vector<float> PackFloatWeightsBy8(const float* w, int out_c, int64_t k) {
 }
 
 void Conv2DFloat32PackedAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
-                             const float* packed, const float* bias, float* output) {
+                             const float* packed, const float* bias, float* output,
+                             const rt::KernelContext& ctx) {
   const int k = g.filter_h * g.filter_w * g.in_c;
-  std::vector<float> patch(static_cast<size_t>(k));
   auto convert = [](float v) { return v; };
-  float* out = output;
-  for (int b = 0; b < g.batch; ++b)
-    for (int oy = 0; oy < g.out_h; ++oy)
+  const int64_t rows = static_cast<int64_t>(g.batch) * g.out_h;
+  ctx.ParallelFor(rows, [&](int64_t r0, int64_t r1, int worker) {
+    float* patch = static_cast<float*>(ctx.scratch()) + static_cast<int64_t>(worker) * k;
+    float* out = output + r0 * g.out_w * g.out_c;
+    for (int64_t row = r0; row < r1; ++row) {
+      const int b = static_cast<int>(row / g.out_h), oy = static_cast<int>(row % g.out_h);
       for (int ox = 0; ox < g.out_w; ++ox, out += g.out_c) {
-        GatherPatch(g, input, b, oy, ox, patch.data(), convert);
-        ConvPixelFloatAvx2(patch.data(), k, packed, g.out_c, bias, p.act_min, p.act_max, out);
+        GatherPatch(g, input, b, oy, ox, patch, convert);
+        ConvPixelFloatAvx2(patch, k, packed, g.out_c, bias, p.act_min, p.act_max, out);
       }
+    }
+  });
 }
 
 void Conv2DInt8Packed(const ConvQuantParams& p, const ConvGeometry& g, const int8_t* input,
@@ -460,7 +465,6 @@ class Conv2DKernel : public rt::Kernel {
   std::vector<float> float_packed_;  // PackFloatWeightsBy8 of the static float weights
   bool use_gemm_ = false;
   Int8GemmPlan gemm_plan_;
-  std::vector<int16_t> gemm_scratch_;  // sized at Prepare: Eval allocates nothing
 };
 
 Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
@@ -499,7 +503,12 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
       return InvalidModel("{}float32 convolution needs a float32 bias, got {}", args.Where(),
                           ir::DTypeName(bias->dtype()));
     float_packed_.clear();
-    if (avx2_ && w.is_static) float_packed_ = PackFloatWeightsBy8(w.as<float>(), g.out_c, WeightCount(g) / g.out_c);
+    if (avx2_ && w.is_static) {
+      float_packed_ = PackFloatWeightsBy8(w.as<float>(), g.out_c, WeightCount(g) / g.out_c);
+      // One gathered patch per thread.
+      QL_RETURN_IF_ERROR(args.ctx->ReserveScratch(static_cast<size_t>(WeightCount(g) / g.out_c) *
+                                                  sizeof(float) * static_cast<size_t>(args.ctx->threads())));
+    }
     return FloatActivationBounds(args, attrs->activation, &float_params_.act_min,
                                  &float_params_.act_max);
   }
@@ -535,7 +544,7 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   use_gemm_ = avx2_ && !packed_weights_.empty() && Int8GemmSupported(quant_params_, k);
   if (use_gemm_) {
     gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), g.out_c, k, quant_params_, is_uint8);
-    gemm_scratch_.assign(static_cast<size_t>(Int8ConvScratchSize(g, gemm_plan_)), 0);
+    QL_RETURN_IF_ERROR(args.ctx->ReserveScratch(Int8ConvScratchBytes(gemm_plan_, args.ctx->threads())));
     packed_weights_ = {};  // the plan holds its own copy
   }
   return Status::Ok();
@@ -581,7 +590,7 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
     case ir::DType::kFloat32:
       if (!float_packed_.empty()) {
         Conv2DFloat32PackedAvx2(float_params_, geom_, in.as<float>(), float_packed_.data(),
-                                bias ? bias->as<float>() : nullptr, out.mut<float>());
+                                bias ? bias->as<float>() : nullptr, out.mut<float>(), *args.ctx);
       } else {
         Conv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
                       bias ? bias->as<float>() : nullptr, out.mut<float>());
@@ -595,7 +604,7 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (use_gemm_)
         Conv2DInt8Gemm(geom_, quant_params_.input_offset, gemm_plan_, in.as<int8_t>(), b,
-                       out.mut<int8_t>(), gemm_scratch_.data());
+                       out.mut<int8_t>(), *args.ctx);
       else if (!packed_weights_.empty())
         Conv2DInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(), b,
                          out.mut<int8_t>());
@@ -607,7 +616,7 @@ Status Conv2DKernel::Eval(const rt::KernelArgs& args) {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (use_gemm_)
         Conv2DInt8Gemm(geom_, quant_params_.input_offset, gemm_plan_, in.as<uint8_t>(), b,
-                       out.mut<uint8_t>(), gemm_scratch_.data());
+                       out.mut<uint8_t>(), *args.ctx);
       else if (!packed_weights_.empty())
         Conv2DUInt8Packed(quant_params_, geom_, in.as<uint8_t>(), packed_weights_.data(), b,
                           out.mut<uint8_t>());

@@ -152,8 +152,10 @@ void Conv2DUInt8(const ConvQuantParams& p, const ConvGeometry& g, const uint8_t*
 // pairwise combination) and then bias + sum and the clamp: the reference's bits. Weights are
 // packed by PackFloatWeightsBy8 into [out_c / 8][k][8] (missing channels zero).
 std::vector<float> PackFloatWeightsBy8(const float* w, int out_c, int64_t k);
+// Output rows split over the context's threads; scratch: one k-float patch per thread.
 void Conv2DFloat32PackedAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
-                             const float* packed, const float* bias, float* output);
+                             const float* packed, const float* bias, float* output,
+                             const rt::KernelContext& ctx);
 // One output pixel of it (conv_2d_avx2.cc): `patch` (k values) against every channel block.
 void ConvPixelFloatAvx2(const float* patch, int k, const float* packed, int out_c, const float* bias,
                         float act_min, float act_max, float* out);

@@ -53,9 +53,10 @@ QL_AVX2_INLINE __m256i Load16Corrected(const void* p, __m256i offset) {
   return _mm256_sub_epi16(wide, offset);
 }
 
+// Output rows [row_begin, row_end) of the batch's rows (b * out_h + oy).
 template <Rounding R, bool kUnsigned, typename T>
 QL_AVX2 void DepthwiseImpl(const DepthwisePlan& plan, const ConvGeometry& g, const T* input,
-                           const int32_t* bias, T* output) {
+                           const int32_t* bias, T* output, int64_t row_begin, int64_t row_end) {
   constexpr int nb = DepthwisePlan::kBlock;
   const int channels = g.out_c;
   const int full_blocks = channels / nb;
@@ -66,9 +67,9 @@ QL_AVX2 void DepthwiseImpl(const DepthwisePlan& plan, const ConvGeometry& g, con
   const T* zero_row = reinterpret_cast<const T*>(plan.zero_row.data());
   const T* tap[DepthwisePlan::kMaxTaps + 1];
   alignas(32) int32_t bias_block[nb];
-  T* out = output;
-  for (int b = 0; b < g.batch; ++b)
-    for (int oy = 0; oy < g.out_h; ++oy)
+  T* out = output + row_begin * g.out_w * channels;
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const int b = static_cast<int>(row / g.out_h), oy = static_cast<int>(row % g.out_h);
       for (int ox = 0; ox < g.out_w; ++ox, out += channels) {
         const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
         for (int t = 0; t < plan.tap_pairs * 2; ++t) {
@@ -127,28 +128,31 @@ QL_AVX2 void DepthwiseImpl(const DepthwisePlan& plan, const ConvGeometry& g, con
           }
         }
       }
+  }
 }
 
 template <bool kUnsigned, typename T>
 void DepthwiseFor(const DepthwisePlan& plan, const ConvGeometry& g, const T* input,
-                  const int32_t* bias, T* output) {
-  switch (plan.rounding) {
-    case Rounding::kDouble: return DepthwiseImpl<Rounding::kDouble, kUnsigned>(plan, g, input, bias, output);
-    case Rounding::kRuyX86: return DepthwiseImpl<Rounding::kRuyX86, kUnsigned>(plan, g, input, bias, output);
-    case Rounding::kSingle: return DepthwiseImpl<Rounding::kSingle, kUnsigned>(plan, g, input, bias, output);
-  }
+                  const int32_t* bias, T* output, const rt::KernelContext& ctx) {
+  ctx.ParallelFor(static_cast<int64_t>(g.batch) * g.out_h, [&](int64_t r0, int64_t r1, int) {
+    switch (plan.rounding) {
+      case Rounding::kDouble: return DepthwiseImpl<Rounding::kDouble, kUnsigned>(plan, g, input, bias, output, r0, r1);
+      case Rounding::kRuyX86: return DepthwiseImpl<Rounding::kRuyX86, kUnsigned>(plan, g, input, bias, output, r0, r1);
+      case Rounding::kSingle: return DepthwiseImpl<Rounding::kSingle, kUnsigned>(plan, g, input, bias, output, r0, r1);
+    }
+  });
 }
 
 }  // namespace
 
 void DepthwiseInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const int8_t* input,
-                       const int32_t* bias, int8_t* output) {
-  DepthwiseFor<false>(plan, g, input, bias, output);
+                       const int32_t* bias, int8_t* output, const rt::KernelContext& ctx) {
+  DepthwiseFor<false>(plan, g, input, bias, output, ctx);
 }
 
 void DepthwiseUInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const uint8_t* input,
-                        const int32_t* bias, uint8_t* output) {
-  DepthwiseFor<true>(plan, g, input, bias, output);
+                        const int32_t* bias, uint8_t* output, const rt::KernelContext& ctx) {
+  DepthwiseFor<true>(plan, g, input, bias, output, ctx);
 }
 
 }  // namespace ql::kern
@@ -158,14 +162,17 @@ namespace ql::kern {
 // Float depthwise (depth multiplier 1), eight channels per vector. Per channel the arithmetic is
 // the reference's: the products of the in-bounds taps added in (ky, kx) order starting from 0,
 // then bias + sum, then the clamp in std::max/std::min's operand order; so the bits are equal.
-QL_AVX2 void DepthwiseFloatAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
-                                const float* weights, const float* bias, float* output) {
+namespace {
+
+QL_AVX2 void DepthwiseFloatRows(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                                const float* weights, const float* bias, float* output,
+                                int64_t row_begin, int64_t row_end) {
   const int channels = g.out_c;
   const int vec_end = channels / 8 * 8;
   const __m256 lo = _mm256_set1_ps(p.act_min), hi = _mm256_set1_ps(p.act_max);
-  float* out = output;
-  for (int b = 0; b < g.batch; ++b)
-    for (int oy = 0; oy < g.out_h; ++oy)
+  float* out = output + row_begin * g.out_w * channels;
+  for (int64_t row = row_begin; row < row_end; ++row) {
+    const int b = static_cast<int>(row / g.out_h), oy = static_cast<int>(row % g.out_h);
       for (int ox = 0; ox < g.out_w; ++ox, out += channels) {
         const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
         for (int c = 0; c < vec_end; c += 8) {
@@ -202,6 +209,17 @@ QL_AVX2 void DepthwiseFloatAvx2(const ConvFloatParams& p, const ConvGeometry& g,
           out[c] = std::min(std::max(v, p.act_min), p.act_max);
         }
       }
+  }
+}
+
+}  // namespace
+
+void DepthwiseFloatAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
+                        const float* weights, const float* bias, float* output,
+                        const rt::KernelContext& ctx) {
+  ctx.ParallelFor(static_cast<int64_t>(g.batch) * g.out_h, [&](int64_t r0, int64_t r1, int) {
+    DepthwiseFloatRows(p, g, input, weights, bias, output, r0, r1);
+  });
 }
 
 }  // namespace ql::kern

@@ -34,14 +34,16 @@ bool DepthwiseAvx2Supported(const ConvGeometry& g, const ConvQuantParams& p);
 DepthwisePlan MakeDepthwisePlan(const ConvGeometry& g, const int16_t* weights,
                                 const ConvQuantParams& p, bool is_unsigned);
 
+// Output rows are split over the context's threads.
 void DepthwiseInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const int8_t* input,
-                       const int32_t* bias, int8_t* output);
+                       const int32_t* bias, int8_t* output, const rt::KernelContext& ctx);
 void DepthwiseUInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const uint8_t* input,
-                        const int32_t* bias, uint8_t* output);
+                        const int32_t* bias, uint8_t* output, const rt::KernelContext& ctx);
 
 // Float32 depthwise, depth multiplier 1, eight channels per vector with the reference's per-channel
 // order of operations (bit-exact).
 void DepthwiseFloatAvx2(const ConvFloatParams& p, const ConvGeometry& g, const float* input,
-                        const float* weights, const float* bias, float* output);
+                        const float* weights, const float* bias, float* output,
+                        const rt::KernelContext& ctx);
 
 }  // namespace ql::kern

@@ -281,7 +281,7 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
     case ir::DType::kFloat32:
       if (avx2_ && geom_.depth_multiplier == 1) {
         DepthwiseFloatAvx2(float_params_, geom_, in.as<float>(), w.as<float>(),
-                           bias ? bias->as<float>() : nullptr, out.mut<float>());
+                           bias ? bias->as<float>() : nullptr, out.mut<float>(), *args.ctx);
         return Status::Ok();
       }
       DepthwiseConv2DFloat32(float_params_, geom_, in.as<float>(), w.as<float>(),
@@ -290,7 +290,7 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
     case ir::DType::kInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (use_plan_)
-        DepthwiseInt8Avx2(plan_, geom_, in.as<int8_t>(), b, out.mut<int8_t>());
+        DepthwiseInt8Avx2(plan_, geom_, in.as<int8_t>(), b, out.mut<int8_t>(), *args.ctx);
       else if (!packed_weights_.empty())
         DepthwiseConv2DInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(),
                                   b, out.mut<int8_t>());
@@ -302,7 +302,7 @@ Status DepthwiseConv2DKernel::Eval(const rt::KernelArgs& args) {
     case ir::DType::kUInt8: {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (use_plan_)
-        DepthwiseUInt8Avx2(plan_, geom_, in.as<uint8_t>(), b, out.mut<uint8_t>());
+        DepthwiseUInt8Avx2(plan_, geom_, in.as<uint8_t>(), b, out.mut<uint8_t>(), *args.ctx);
       else if (!packed_weights_.empty())
         DepthwiseConv2DUInt8Packed(quant_params_, geom_, in.as<uint8_t>(),
                                    packed_weights_.data(), b, out.mut<uint8_t>());

@@ -111,7 +111,6 @@ class FullyConnectedKernel : public rt::Kernel {
   bool use_gemm_ = false;
   ConvGeometry gemm_geom_;
   Int8GemmPlan gemm_plan_;
-  std::vector<int16_t> gemm_scratch_;
   // Hybrid (float32 input and output, int8 weights): weights are packed into packed_weights_.
   bool hybrid_ = false;
   HybridParams hybrid_params_;
@@ -227,7 +226,7 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
     gemm_geom_.out_c = geom_.out_units;
     gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), geom_.out_units, geom_.depth, quant_params_,
                                   dtype_ == ir::DType::kUInt8);
-    gemm_scratch_.assign(static_cast<size_t>(Int8ConvScratchSize(gemm_geom_, gemm_plan_)), 0);
+    QL_RETURN_IF_ERROR(args.ctx->ReserveScratch(Int8ConvScratchBytes(gemm_plan_, args.ctx->threads())));
     packed_weights_ = {};
   }
   return Status::Ok();
@@ -258,7 +257,7 @@ Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (use_gemm_)
         Conv2DInt8Gemm(gemm_geom_, quant_params_.input_offset, gemm_plan_, in.as<int8_t>(), b,
-                       out.mut<int8_t>(), gemm_scratch_.data());
+                       out.mut<int8_t>(), *args.ctx);
       else if (!packed_weights_.empty())
         FullyConnectedInt8Packed(quant_params_, geom_, in.as<int8_t>(), packed_weights_.data(), b,
                                  out.mut<int8_t>());
@@ -271,7 +270,7 @@ Status FullyConnectedKernel::Eval(const rt::KernelArgs& args) {
       const int32_t* b = bias ? bias->as<int32_t>() : nullptr;
       if (use_gemm_)
         Conv2DInt8Gemm(gemm_geom_, quant_params_.input_offset, gemm_plan_, in.as<uint8_t>(), b,
-                       out.mut<uint8_t>(), gemm_scratch_.data());
+                       out.mut<uint8_t>(), *args.ctx);
       else if (!packed_weights_.empty())
         FullyConnectedUInt8Packed(quant_params_, geom_, in.as<uint8_t>(), packed_weights_.data(),
                                   b, out.mut<uint8_t>());

@@ -102,28 +102,42 @@ int TileRows(const Int8GemmPlan& plan) {
 
 }  // namespace
 
-int64_t Int8ConvScratchSize(const ConvGeometry& g, const Int8GemmPlan& plan) {
-  return static_cast<int64_t>(TileRows(plan)) * plan.k_pairs * 2;
+size_t Int8ConvScratchBytes(const Int8GemmPlan& plan, int threads) {
+  return static_cast<size_t>(TileRows(plan)) * static_cast<size_t>(plan.k_pairs) * 2 *
+         sizeof(int16_t) * static_cast<size_t>(std::max(threads, 1));
 }
 
 template <typename T>
 void Conv2DInt8Gemm(const ConvGeometry& g, int32_t input_offset, const Int8GemmPlan& plan,
-                    const T* input, const int32_t* bias, T* output, int16_t* scratch) {
+                    const T* input, const int32_t* bias, T* output, const rt::KernelContext& ctx) {
   const int64_t pixels = static_cast<int64_t>(g.batch) * g.out_h * g.out_w;
-  const int tile = TileRows(plan);
-  const int64_t lda = static_cast<int64_t>(plan.k_pairs) * 2;
-  for (int64_t first = 0; first < pixels; first += tile) {
-    const int count = static_cast<int>(std::min<int64_t>(tile, pixels - first));
-    GatherConvRows(g, input, input_offset, first, count, scratch, lda);
-    Int8GemmAvx2(plan, scratch, lda, count, bias, output + first * g.out_c, g.out_c);
+  const int threads = ctx.threads();
+  int tile = TileRows(plan);
+  // Fewer tiles than threads: smaller tiles, so that every thread has work.
+  if (threads > 1 && pixels < static_cast<int64_t>(tile) * threads) {
+    const int64_t per = (pixels + threads - 1) / threads;
+    tile = static_cast<int>(std::max<int64_t>((per + 3) / 4 * 4, Int8GemmPlan::kMr));
   }
+  const int64_t lda = static_cast<int64_t>(plan.k_pairs) * 2;
+  const int64_t tiles = (pixels + tile - 1) / tile;
+  auto* scratch = static_cast<int16_t*>(ctx.scratch());
+  const int64_t per_thread = static_cast<int64_t>(TileRows(plan)) * lda;
+  ctx.ParallelFor(tiles, [&](int64_t begin, int64_t end, int worker) {
+    int16_t* rows = scratch + worker * per_thread;
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t first = t * tile;
+      const int count = static_cast<int>(std::min<int64_t>(tile, pixels - first));
+      GatherConvRows(g, input, input_offset, first, count, rows, lda);
+      Int8GemmAvx2(plan, rows, lda, count, bias, output + first * g.out_c, g.out_c);
+    }
+  });
 }
 
 template void GatherConvRows(const ConvGeometry&, const int8_t*, int32_t, int64_t, int, int16_t*, int64_t);
 template void GatherConvRows(const ConvGeometry&, const uint8_t*, int32_t, int64_t, int, int16_t*, int64_t);
 template void Conv2DInt8Gemm(const ConvGeometry&, int32_t, const Int8GemmPlan&, const int8_t*,
-                             const int32_t*, int8_t*, int16_t*);
+                             const int32_t*, int8_t*, const rt::KernelContext&);
 template void Conv2DInt8Gemm(const ConvGeometry&, int32_t, const Int8GemmPlan&, const uint8_t*,
-                             const int32_t*, uint8_t*, int16_t*);
+                             const int32_t*, uint8_t*, const rt::KernelContext&);
 
 }  // namespace ql::kern

@@ -52,10 +52,12 @@ template <typename T>
 void GatherConvRows(const ConvGeometry& g, const T* input, int32_t input_offset, int64_t first,
                     int count, int16_t* rows, int64_t lda);
 
-// CONV_2D over 8-bit tensors with a prepared plan; `scratch` holds Int8ConvScratchSize values.
-int64_t Int8ConvScratchSize(const ConvGeometry& g, const Int8GemmPlan& plan);
+// CONV_2D over 8-bit tensors with a prepared plan: tiles of output pixels split over the
+// context's threads, each gathering its rows into its own part of the context's scratch. The
+// kernel reserves Int8ConvScratchBytes at Prepare.
+size_t Int8ConvScratchBytes(const Int8GemmPlan& plan, int threads);
 template <typename T>
 void Conv2DInt8Gemm(const ConvGeometry& g, int32_t input_offset, const Int8GemmPlan& plan,
-                    const T* input, const int32_t* bias, T* output, int16_t* scratch);
+                    const T* input, const int32_t* bias, T* output, const rt::KernelContext& ctx);
 
 }  // namespace ql::kern

@@ -149,6 +149,7 @@ Result<ConvertResult> ConvertModel(const ir::Graph& model, const ConvertOptions&
       co.num_bins = options.calibration_bins;
       co.target_bits = q.activations == Precision::kInt16 ? 16 : 8;
       co.progress = options.progress;
+      co.interpreter.threads = options.threads;
       QL_ASSIGN_OR_RETURN(CalibrationResult cal, Calibrate(legal, *source, co));
       res.calibration_description = source->description();
       res.calibration_samples = cal.num_samples;

@@ -35,6 +35,7 @@ struct ConvertOptions {
   std::vector<std::string> keep_float;
   std::vector<std::string> int16;
   std::function<void(int64_t done, int64_t total)> progress;
+  int threads = 1;  // for the calibration runs (the result does not depend on it)
 };
 
 struct ConvertResult {

@@ -54,7 +54,8 @@ std::vector<OpNumerics> AssignOpNumerics(const ir::Graph& graph, Profile profile
 }
 
 Interpreter::Interpreter(const ir::Graph& graph, InterpreterOptions options)
-    : graph_(graph), options_(options) {}
+    : graph_(graph), options_(options),
+      ctx_(std::make_unique<KernelContext>(std::clamp(options.threads, 1, 256))) {}
 
 Interpreter::~Interpreter() = default;
 
@@ -68,7 +69,7 @@ Result<std::unique_ptr<Interpreter>> Interpreter::Create(const ir::Graph& graph,
 
 KernelArgs Interpreter::ArgsFor(int op_index) {
   return KernelArgs{graph_, graph_.ops[op_index], op_index, op_inputs_[op_index],
-                    op_outputs_[op_index], op_numerics_[op_index]};
+                    op_outputs_[op_index], op_numerics_[op_index], ctx_.get()};
 }
 
 Status Interpreter::Prepare() {
@@ -293,7 +294,8 @@ Status Interpreter::RunOp(int op_index, std::span<const void* const> inputs,
     out_copies[k].BindWritable(outputs[k]);
     out_ptrs[k] = &out_copies[k];
   }
-  KernelArgs args{graph_, graph_.ops[op_index], op_index, in_ptrs, out_ptrs, op_numerics_[op_index]};
+  KernelArgs args{graph_, graph_.ops[op_index], op_index, in_ptrs, out_ptrs, op_numerics_[op_index],
+                  ctx_.get()};
   return WithOpContext(kernels_[op_index]->Eval(args), args);
 }
 

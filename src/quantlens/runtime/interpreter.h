@@ -21,6 +21,9 @@ struct InterpreterOptions {
   int64_t max_arena_bytes = int64_t{16} << 30;
   // Only the reference kernels (the normative arithmetic), never an optimized variant.
   bool reference_kernels = false;
+  // Threads an op may split its work over (results do not depend on it); 1 by default, so that
+  // runs are reproducible in time as well as in bytes.
+  int threads = 1;
 };
 
 // Called after op `op_index` ran, with its outputs. The data pointers are valid only during the
@@ -83,6 +86,9 @@ class Interpreter {
   const std::string& kernel_name(int op_index) const { return kernel_names_[op_index]; }
   // Planned activation memory (the shared arena) and memory for tensors folded at prepare time.
   size_t arena_bytes() const { return arena_bytes_; }
+  // Kernel scratch shared by all ops (GEMM tiles, per thread), reserved at prepare time.
+  size_t scratch_bytes() const { return ctx_->scratch_bytes(); }
+  int threads() const { return ctx_->threads(); }
   size_t static_bytes() const { return static_bytes_; }
   // The resolved shape of any tensor (valid after Create).
   const ir::Shape& tensor_shape(int tensor_index) const { return refs_[tensor_index]->shape; }
@@ -111,6 +117,7 @@ class Interpreter {
   size_t static_bytes_ = 0;
   std::vector<NodeObserver> observers_;
   std::vector<OpHook> hooks_;
+  std::unique_ptr<KernelContext> ctx_;  // thread pool and kernel scratch
 };
 
 // Which arithmetic each op of `graph` runs with under `profile`.

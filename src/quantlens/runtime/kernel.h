@@ -8,6 +8,7 @@
 
 #include "quantlens/ir/graph.h"
 #include "quantlens/runtime/numerics.h"
+#include "quantlens/runtime/thread_pool.h"
 #include "quantlens/util/status.h"
 
 namespace ql::rt {
@@ -59,6 +60,8 @@ struct KernelArgs {
   std::span<const TensorRef* const> inputs;  // read-only: a kernel cannot write its inputs
   std::span<TensorRef* const> outputs;
   OpNumerics numerics;
+  // The thread pool and scratch memory (never null when an interpreter or SingleOp calls).
+  KernelContext* ctx = nullptr;
 
   // "model.tflite: op 12 (CONV_2D): " for error messages.
   std::string Where() const;
