@@ -28,6 +28,7 @@ struct RunArgs {
   bool grayscale = false;
   bool reference_kernels = false;
   int threads = 1;
+  int batch = 16;
 };
 int RunRun(const RunArgs& args);
 

@@ -42,6 +42,10 @@ int Main(int argc, char** argv) {
   run_cmd->add_flag("--reference-kernels", run.reference_kernels, "Run only the reference kernels (the normative arithmetic), no optimized variant");
   run_cmd->add_option("--threads", run.threads, "Threads an op may split its work over (default 1; results do not depend on it)")
       ->check(CLI::Range(1, 256));
+  run_cmd->add_option("--batch", run.batch,
+                      "Run this many samples at once where the model allows (default 16; 1: one at a time; "
+                      "outputs are identical either way)")
+      ->check(CLI::Range(1, 4096));
 
   ConvertArgs convert;
   float conv_scale = 1.0f, conv_offset = 0.0f;

@@ -123,10 +123,16 @@ int RunRun(const RunArgs& args) {
   ProgressBar progress(samples);
   rt::RunOptions run_opts;
   run_opts.capture_all_tensors = args.all_tensors;
+  run_opts.batch = args.batch;
   run_opts.on_sample_done = [&](int64_t done, int64_t total) { progress.Update(done); };
   auto res = rt::RunSamples(interp, inputs, run_opts);
   progress.Finish();
   if (!res.ok()) return Fail(res.status());
+  if (args.batch > 1 && samples >= args.batch)
+    std::cerr << (res->batch > 1 ? fmt::format("ran in batches of {}\n", res->batch)
+                                 : std::string("ran one sample at a time: the model does not take a batch "
+                                               "(an input or output without a batch dimension of 1, or an op "
+                                               "that mixes samples)\n"));
 
   if (!args.output.empty()) {
     std::vector<io::NamedArray> arrays = res->outputs;

@@ -543,8 +543,9 @@ Status Conv2DKernel::Prepare(const rt::KernelArgs& args) {
   const int k = g.filter_h * g.filter_w * g.in_c;
   use_gemm_ = avx2_ && !packed_weights_.empty() && Int8GemmSupported(quant_params_, k);
   if (use_gemm_) {
-    gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), g.out_c, k, quant_params_, is_uint8);
-    QL_RETURN_IF_ERROR(args.ctx->ReserveScratch(Int8ConvScratchBytes(gemm_plan_, args.ctx->threads())));
+    gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), g.out_c, g.filter_h * g.filter_w, g.in_c,
+                                  quant_params_, is_uint8);
+    QL_RETURN_IF_ERROR(args.ctx->ReserveScratch(Int8ConvScratchBytes(g, gemm_plan_, args.ctx->threads())));
     packed_weights_ = {};  // the plan holds its own copy
   }
   return Status::Ok();

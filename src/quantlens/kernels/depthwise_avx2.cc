@@ -15,7 +15,7 @@ bool DepthwiseAvx2Supported(const ConvGeometry& g, const ConvQuantParams& p) {
 }
 
 DepthwisePlan MakeDepthwisePlan(const ConvGeometry& g, const int16_t* weights,
-                                const ConvQuantParams& p, bool is_unsigned) {
+                                const ConvQuantParams& p, bool is_unsigned, const int32_t* static_bias) {
   constexpr int nb = DepthwisePlan::kBlock;
   DepthwisePlan plan;
   plan.taps = g.filter_h * g.filter_w;
@@ -41,6 +41,10 @@ DepthwisePlan MakeDepthwisePlan(const ConvGeometry& g, const int16_t* weights,
   plan.act_max = p.act_max;
   plan.is_unsigned = is_unsigned;
   plan.zero_row.assign(static_cast<size_t>(g.out_c) + nb, static_cast<uint8_t>(p.input_offset));
+  if (static_bias) {
+    plan.bias.assign(static_cast<size_t>(plan.channel_blocks) * nb, 0);
+    std::copy(static_bias, static_bias + g.out_c, plan.bias.begin());
+  }
   return plan;
 }
 
@@ -109,7 +113,10 @@ QL_AVX2 void DepthwiseImpl(const DepthwisePlan& plan, const ConvGeometry& g, con
           // Back to channel order: [0-3 | 8-11] and [4-7 | 12-15] to [0-7] and [8-15].
           __m256i a = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x20);
           __m256i c = _mm256_permute2x128_si256(acc_lo, acc_hi, 0x31);
-          if (bias) {
+          if (bias && !plan.bias.empty()) {
+            a = _mm256_add_epi32(a, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.bias.data() + c0)));
+            c = _mm256_add_epi32(c, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.bias.data() + c0 + 8)));
+          } else if (bias) {
             std::fill(bias_block, bias_block + nb, 0);
             std::copy(bias + c0, bias + c0 + valid, bias_block);
             a = _mm256_add_epi32(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(bias_block)));

@@ -25,14 +25,18 @@ struct DepthwisePlan {
   int32_t input_offset = 0, output_offset = 0, act_min = 0, act_max = 0;
   bool is_unsigned = false;
   std::vector<uint8_t> zero_row;  // channels + kBlock bytes of the input zero point
+  // The bias padded with zeros to whole blocks, when it is a constant (the usual case); empty
+  // otherwise, and Eval pads the bias it is given block by block.
+  std::vector<int32_t> bias;
 };
 
 // Depth multiplier 1, sums that fit int32 and vectorizable multipliers.
 bool DepthwiseAvx2Supported(const ConvGeometry& g, const ConvQuantParams& p);
 
 // `weights`: [filter_h][filter_w][channels], the weight zero point removed (PackWeights*).
+// `static_bias`: the bias when it is a constant, else null.
 DepthwisePlan MakeDepthwisePlan(const ConvGeometry& g, const int16_t* weights,
-                                const ConvQuantParams& p, bool is_unsigned);
+                                const ConvQuantParams& p, bool is_unsigned, const int32_t* static_bias);
 
 // Output rows are split over the context's threads.
 void DepthwiseInt8Avx2(const DepthwisePlan& plan, const ConvGeometry& g, const int8_t* input,

@@ -255,7 +255,8 @@ Status DepthwiseConv2DKernel::Prepare(const rt::KernelArgs& args) {
   packed_weights_ = PackStaticWeights(w, quant_params_.weight_offset);
   use_plan_ = avx2_ && !packed_weights_.empty() && DepthwiseAvx2Supported(g, quant_params_);
   if (use_plan_) {
-    plan_ = MakeDepthwisePlan(g, packed_weights_.data(), quant_params_, is_uint8);
+    plan_ = MakeDepthwisePlan(g, packed_weights_.data(), quant_params_, is_uint8,
+                              bias && bias->is_static && bias->data ? bias->as<int32_t>() : nullptr);
     packed_weights_ = {};
   }
   return Status::Ok();

@@ -224,9 +224,10 @@ Status FullyConnectedKernel::Prepare(const rt::KernelArgs& args) {
     gemm_geom_.in_w = gemm_geom_.out_w = geom_.batch;
     gemm_geom_.in_c = geom_.depth;
     gemm_geom_.out_c = geom_.out_units;
-    gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), geom_.out_units, geom_.depth, quant_params_,
-                                  dtype_ == ir::DType::kUInt8);
-    QL_RETURN_IF_ERROR(args.ctx->ReserveScratch(Int8ConvScratchBytes(gemm_plan_, args.ctx->threads())));
+    gemm_plan_ = MakeInt8GemmPlan(packed_weights_.data(), geom_.out_units, /*taps=*/1, geom_.depth,
+                                  quant_params_, dtype_ == ir::DType::kUInt8);
+    QL_RETURN_IF_ERROR(
+        args.ctx->ReserveScratch(Int8ConvScratchBytes(gemm_geom_, gemm_plan_, args.ctx->threads())));
     packed_weights_ = {};
   }
   return Status::Ok();

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 
-#include "quantlens/kernels/conv_patch.h"
 
 namespace ql::kern {
 
@@ -38,20 +37,25 @@ bool Int8GemmSupported(const ConvQuantParams& p, int64_t k) {
          RequantTableVectorizable(p.multipliers);
 }
 
-Int8GemmPlan MakeInt8GemmPlan(const int16_t* weights, int n, int k, const ConvQuantParams& p,
-                              bool is_unsigned) {
+Int8GemmPlan MakeInt8GemmPlan(const int16_t* weights, int n, int taps, int channels,
+                              const ConvQuantParams& p, bool is_unsigned) {
   Int8GemmPlan plan;
   constexpr int nr = Int8GemmPlan::kNr;
-  plan.k = k;
-  plan.k_pairs = (k + 1) / 2;
+  plan.taps = taps;
+  plan.channels = channels;
+  plan.channels_padded = (channels + 1) / 2 * 2;
+  plan.k_pairs = taps * plan.channels_padded / 2;
   plan.n = n;
   plan.n_blocks = (n + nr - 1) / nr;
   plan.packed.assign(static_cast<size_t>(plan.n_blocks) * static_cast<size_t>(plan.k_pairs) * nr * 2, 0);
   for (int c = 0; c < n; ++c) {
-    const int16_t* row = weights + static_cast<int64_t>(c) * k;
     int16_t* block = plan.packed.data() + static_cast<size_t>(c / nr) * plan.k_pairs * nr * 2;
-    for (int i = 0; i < k; ++i)
-      block[(static_cast<size_t>(i / 2) * nr + static_cast<size_t>(c % nr)) * 2 + (i % 2)] = row[i];
+    for (int t = 0; t < taps; ++t)
+      for (int i = 0; i < channels; ++i) {
+        const int term = t * plan.channels_padded + i;  // position in the padded reduction
+        block[(static_cast<size_t>(term / 2) * nr + static_cast<size_t>(c % nr)) * 2 + (term % 2)] =
+            weights[(static_cast<int64_t>(c) * taps + t) * channels + i];
+      }
   }
   plan.requant = MakeRequantTable(p.multipliers, nr);
   plan.rounding = p.rounding;
@@ -62,37 +66,10 @@ Int8GemmPlan MakeInt8GemmPlan(const int16_t* weights, int n, int k, const ConvQu
   return plan;
 }
 
-template <typename T>
-void GatherConvRows(const ConvGeometry& g, const T* input, int32_t input_offset, int64_t first,
-                    int count, int16_t* rows, int64_t lda) {
-  const int k = g.filter_h * g.filter_w * g.in_c;
-  auto convert = [input_offset](T q) {
-    return static_cast<int16_t>(static_cast<int32_t>(q) - input_offset);
-  };
-  const bool pointwise = g.filter_h == 1 && g.filter_w == 1 && g.stride_h == 1 &&
-                         g.stride_w == 1 && g.pad_top == 0 && g.pad_left == 0 &&
-                         g.out_h == g.in_h && g.out_w == g.in_w;
-  for (int r = 0; r < count; ++r) {
-    const int64_t px = first + r;
-    int16_t* dst = rows + r * lda;
-    if (pointwise) {
-      // A 1x1 stride-1 unpadded conv reads each pixel's channels in place.
-      const T* src = input + px * g.in_c;
-      for (int c = 0; c < k; ++c) dst[c] = convert(src[c]);
-    } else {
-      const int ox = static_cast<int>(px % g.out_w);
-      const int oy = static_cast<int>((px / g.out_w) % g.out_h);
-      const int b = static_cast<int>(px / (static_cast<int64_t>(g.out_w) * g.out_h));
-      GatherPatch(g, input, b, oy, ox, dst, convert);
-    }
-    if (k % 2) dst[k] = 0;
-  }
-}
-
 namespace {
 
-// Rows per tile: the tile's gathered rows (tile * k_pairs * 2 int16) should stay in L2 next to
-// one weight column block, and a tile is a multiple of the microkernel's rows.
+// Output pixels per tile: a multiple of the microkernel's rows, small enough that a tile's input
+// rows stay in L2 next to one weight column block.
 int TileRows(const Int8GemmPlan& plan) {
   const int64_t row_bytes = static_cast<int64_t>(plan.k_pairs) * 4;
   int64_t rows = (64 * 1024) / std::max<int64_t>(row_bytes, 1);
@@ -100,16 +77,54 @@ int TileRows(const Int8GemmPlan& plan) {
   return static_cast<int>(rows / Int8GemmPlan::kMr * Int8GemmPlan::kMr);
 }
 
+size_t Align64(size_t bytes) { return (bytes + 63) / 64 * 64; }
+
+// The scratch layout: the converted input, one row of zeros (taps in the padding point there),
+// then one tap-pointer table per thread.
+struct ScratchLayout {
+  size_t converted = 0, zeros = 0, table = 0;  // bytes of each part (a table per thread)
+};
+
+ScratchLayout LayoutFor(const ConvGeometry& g, const Int8GemmPlan& plan) {
+  ScratchLayout l;
+  l.converted = Align64(static_cast<size_t>(g.batch) * static_cast<size_t>(g.in_h) *
+                        static_cast<size_t>(g.in_w) * static_cast<size_t>(plan.channels_padded) *
+                        sizeof(int16_t));
+  l.zeros = Align64(static_cast<size_t>(plan.channels_padded) * sizeof(int16_t));
+  l.table = Align64(static_cast<size_t>(TileRows(plan)) * static_cast<size_t>(plan.taps) *
+                    sizeof(const int16_t*));
+  return l;
+}
+
 }  // namespace
 
-size_t Int8ConvScratchBytes(const Int8GemmPlan& plan, int threads) {
-  return static_cast<size_t>(TileRows(plan)) * static_cast<size_t>(plan.k_pairs) * 2 *
-         sizeof(int16_t) * static_cast<size_t>(std::max(threads, 1));
+size_t Int8ConvScratchBytes(const ConvGeometry& g, const Int8GemmPlan& plan, int threads) {
+  const ScratchLayout l = LayoutFor(g, plan);
+  return l.converted + l.zeros + l.table * static_cast<size_t>(std::max(threads, 1));
 }
 
 template <typename T>
 void Conv2DInt8Gemm(const ConvGeometry& g, int32_t input_offset, const Int8GemmPlan& plan,
                     const T* input, const int32_t* bias, T* output, const rt::KernelContext& ctx) {
+  const ScratchLayout l = LayoutFor(g, plan);
+  auto* base = static_cast<uint8_t*>(ctx.scratch());
+  auto* converted = reinterpret_cast<int16_t*>(base);
+  auto* zeros = reinterpret_cast<int16_t*>(base + l.converted);
+  auto* tables = reinterpret_cast<const int16_t**>(base + l.converted + l.zeros);
+  const int cin = plan.channels, cp = plan.channels_padded;
+  // Scratch is shared with every other op: the zero row is written on every call.
+  std::fill(zeros, zeros + cp, int16_t{0});
+  // The input once, zero-point corrected and widened: every tap of every pixel reads it in place.
+  const int64_t in_pixels = static_cast<int64_t>(g.batch) * g.in_h * g.in_w;
+  ctx.ParallelFor(in_pixels, [&](int64_t begin, int64_t end, int) {
+    for (int64_t px = begin; px < end; ++px) {
+      const T* src = input + px * cin;
+      int16_t* dst = converted + px * cp;
+      for (int c = 0; c < cin; ++c) dst[c] = static_cast<int16_t>(static_cast<int32_t>(src[c]) - input_offset);
+      if (cp > cin) dst[cin] = 0;
+    }
+  });
+
   const int64_t pixels = static_cast<int64_t>(g.batch) * g.out_h * g.out_w;
   const int threads = ctx.threads();
   int tile = TileRows(plan);
@@ -118,23 +133,34 @@ void Conv2DInt8Gemm(const ConvGeometry& g, int32_t input_offset, const Int8GemmP
     const int64_t per = (pixels + threads - 1) / threads;
     tile = static_cast<int>(std::max<int64_t>((per + 3) / 4 * 4, Int8GemmPlan::kMr));
   }
-  const int64_t lda = static_cast<int64_t>(plan.k_pairs) * 2;
   const int64_t tiles = (pixels + tile - 1) / tile;
-  auto* scratch = static_cast<int16_t*>(ctx.scratch());
-  const int64_t per_thread = static_cast<int64_t>(TileRows(plan)) * lda;
+  const int taps = plan.taps;
   ctx.ParallelFor(tiles, [&](int64_t begin, int64_t end, int worker) {
-    int16_t* rows = scratch + worker * per_thread;
+    const int16_t** table = tables + static_cast<size_t>(worker) * (l.table / sizeof(const int16_t*));
     for (int64_t t = begin; t < end; ++t) {
       const int64_t first = t * tile;
       const int count = static_cast<int>(std::min<int64_t>(tile, pixels - first));
-      GatherConvRows(g, input, input_offset, first, count, rows, lda);
-      Int8GemmAvx2(plan, rows, lda, count, bias, output + first * g.out_c, g.out_c);
+      for (int r = 0; r < count; ++r) {
+        const int64_t px = first + r;
+        const int ox = static_cast<int>(px % g.out_w);
+        const int oy = static_cast<int>((px / g.out_w) % g.out_h);
+        const int64_t b = px / (static_cast<int64_t>(g.out_w) * g.out_h);
+        const int iy0 = oy * g.stride_h - g.pad_top, ix0 = ox * g.stride_w - g.pad_left;
+        const int16_t** row = table + static_cast<size_t>(r) * taps;
+        for (int ky = 0; ky < g.filter_h; ++ky) {
+          const int iy = iy0 + ky * g.dilation_h;
+          for (int kx = 0; kx < g.filter_w; ++kx) {
+            const int ix = ix0 + kx * g.dilation_w;
+            const bool inside = iy >= 0 && iy < g.in_h && ix >= 0 && ix < g.in_w;
+            *row++ = inside ? converted + ((b * g.in_h + iy) * g.in_w + ix) * cp : zeros;
+          }
+        }
+      }
+      Int8GemmAvx2(plan, table, count, bias, output + first * g.out_c, g.out_c);
     }
   });
 }
 
-template void GatherConvRows(const ConvGeometry&, const int8_t*, int32_t, int64_t, int, int16_t*, int64_t);
-template void GatherConvRows(const ConvGeometry&, const uint8_t*, int32_t, int64_t, int, int16_t*, int64_t);
 template void Conv2DInt8Gemm(const ConvGeometry&, int32_t, const Int8GemmPlan&, const int8_t*,
                              const int32_t*, int8_t*, const rt::KernelContext&);
 template void Conv2DInt8Gemm(const ConvGeometry&, int32_t, const Int8GemmPlan&, const uint8_t*,

@@ -110,6 +110,14 @@ Status Interpreter::Prepare() {
                           graph_.tensors[in].name);
     for (auto& d : ref.shape)
       if (d < 0) d = 1;
+    if (options_.batch > 0) {
+      if (ref.shape.empty() || ref.shape[0] != 1)
+        return Unsupported("{}: input tensor {} '{}' of shape {} has no batch dimension of 1; it "
+                           "cannot run as a batch of {}",
+                           ModelName(graph_), in, graph_.tensors[in].name,
+                           ir::ShapeToString(ref.shape), options_.batch);
+      ref.shape[0] = options_.batch;
+    }
     // Graph inputs are allocated from the file's shape alone: the same cap as op outputs.
     QL_RETURN_IF_ERROR(CheckTensorSize(ref, fmt::format("{}: input tensor {} '{}': ",
                                                         ModelName(graph_), in, ref.info->name)));

@@ -24,6 +24,10 @@ struct InterpreterOptions {
   // Threads an op may split its work over (results do not depend on it); 1 by default, so that
   // runs are reproducible in time as well as in bytes.
   int threads = 1;
+  // > 0: every graph input runs with this batch size in place of its dim 0, which must be 1 (or
+  // open) in the file. Whether the model's ops then treat the samples independently is for the
+  // caller to check (RunSamples compares a batch with single-sample runs).
+  int batch = 0;
 };
 
 // Called after op `op_index` ran, with its outputs. The data pointers are valid only during the
@@ -53,6 +57,7 @@ class Interpreter {
   ~Interpreter();
 
   const ir::Graph& graph() const { return graph_; }
+  const InterpreterOptions& options() const { return options_; }
   Profile profile() const { return options_.profile; }
   int num_inputs() const { return static_cast<int>(graph_.inputs.size()); }
   int num_outputs() const { return static_cast<int>(graph_.outputs.size()); }

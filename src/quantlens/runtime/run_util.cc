@@ -1,5 +1,6 @@
 #include "quantlens/runtime/run_util.h"
 
+#include <algorithm>
 #include <map>
 
 #include "quantlens/io/feed.h"
@@ -51,6 +52,46 @@ class Collector {
   std::map<std::string, size_t> index_;
   std::vector<std::pair<std::string, std::vector<io::Array>>> samples_;
 };
+
+// An interpreter over the same graph running `batch` samples at once, if every input takes the
+// batch and every output comes out as `batch` copies of the single-sample shape; else null.
+std::unique_ptr<Interpreter> OpenBatched(const Interpreter& single, int batch) {
+  InterpreterOptions o = single.options();
+  o.batch = batch;
+  auto b = Interpreter::Create(single.graph(), o);
+  if (!b.ok()) return nullptr;
+  for (int k = 0; k < single.num_outputs(); ++k) {
+    const ir::Shape& one = single.output(k).shape;
+    const ir::Shape& many = (*b)->output(k).shape;
+    if (one.empty() || one[0] != 1 || many.size() != one.size() || many[0] != batch) return nullptr;
+    for (size_t d = 1; d < one.size(); ++d)
+      if (many[d] != one[d]) return nullptr;
+  }
+  return std::move(*b);
+}
+
+// Samples [s, s + count) of `a` (stacked on dim 0, `num` of them), or its one sample repeated.
+void BatchBytes(const io::Array& a, int64_t num, int64_t s, int64_t count, std::vector<uint8_t>* out) {
+  const size_t bytes = a.data.size() / static_cast<size_t>(num);
+  out->resize(bytes * static_cast<size_t>(count));
+  for (int64_t j = 0; j < count; ++j) {
+    const size_t from = num == 1 ? 0 : bytes * static_cast<size_t>(s + j);
+    std::copy(a.data.begin() + static_cast<std::ptrdiff_t>(from),
+              a.data.begin() + static_cast<std::ptrdiff_t>(from + bytes),
+              out->begin() + static_cast<std::ptrdiff_t>(bytes * static_cast<size_t>(j)));
+  }
+}
+
+// Sample j of a batched output, with the single-sample output's shape.
+io::Array SliceBatch(const TensorRef& ref, const ir::Shape& one, int64_t j, int64_t batch) {
+  io::Array a;
+  a.dtype = ref.dtype();
+  a.shape = one;
+  const size_t bytes = ref.bytes() / static_cast<size_t>(batch);
+  const auto* p = static_cast<const uint8_t*>(ref.data) + bytes * static_cast<size_t>(j);
+  a.data.assign(p, p + bytes);
+  return a;
+}
 
 }  // namespace
 
@@ -114,7 +155,8 @@ Result<RunOutputs> RunSamples(Interpreter& interp, const std::vector<io::Array>&
     }
   } guard{interp, options.capture_all_tensors};
 
-  for (int64_t s = 0; s < n; ++s) {
+  // One sample on the single-sample interpreter; its outputs go to `sink`.
+  auto run_one = [&](int64_t s, std::vector<io::Array>* sink) -> Status {
     for (int i = 0; i < interp.num_inputs(); ++i) {
       const int64_t which = counts[i] == 1 ? 0 : s;
       io::Array sample = io::SliceSample(inputs[i], which, counts[i], specs[i].sample_shape);
@@ -126,14 +168,60 @@ Result<RunOutputs> RunSamples(Interpreter& interp, const std::vector<io::Array>&
       if (!st.ok()) return st.WithContext(fmt::format("{}: {}: ", g.source_path, specs[i].label));
     }
     QL_RETURN_IF_ERROR(interp.Invoke());
-    for (int k = 0; k < interp.num_outputs(); ++k) {
-      outputs.Add(fmt::format("output{}", k), CopyTensor(interp.output(k)));
+    for (int k = 0; k < interp.num_outputs(); ++k) sink->push_back(CopyTensor(interp.output(k)));
+    return Status::Ok();
+  };
+
+  std::unique_ptr<Interpreter> batched;
+  const int64_t batch = options.batch;
+  if (batch > 1 && n >= batch && !options.capture_all_tensors) batched = OpenBatched(interp, static_cast<int>(batch));
+  bool verified = false;
+  std::vector<uint8_t> feed;
+  std::vector<io::Array> produced;
+  int64_t s = 0;
+  while (s < n) {
+    produced.clear();
+    int64_t count = 1;
+    if (batched && s + batch <= n) {
+      count = batch;
+      for (int i = 0; i < interp.num_inputs(); ++i) {
+        BatchBytes(inputs[i], counts[i], s, batch, &feed);
+        Status st = batched->SetInput(i, feed.data(), feed.size());
+        if (!st.ok()) return st.WithContext(fmt::format("{}: {}: ", g.source_path, specs[i].label));
+      }
+      QL_RETURN_IF_ERROR(batched->Invoke());
+      for (int64_t j = 0; j < batch; ++j)
+        for (int k = 0; k < interp.num_outputs(); ++k)
+          produced.push_back(SliceBatch(batched->output(k), interp.output(k).shape, j, batch));
+      if (!verified) {
+        // The first batch is checked against single-sample runs: an op that mixes samples (a
+        // RESHAPE that folds the batch away, say) shows as different bytes, and then every
+        // sample runs alone.
+        verified = true;
+        std::vector<io::Array> singles;
+        for (int64_t j = 0; j < batch; ++j) QL_RETURN_IF_ERROR(run_one(s + j, &singles));
+        bool same = singles.size() == produced.size();
+        for (size_t m = 0; same && m < singles.size(); ++m)
+          same = singles[m].shape == produced[m].shape && singles[m].data == produced[m].data;
+        if (!same) {
+          batched.reset();
+          produced = std::move(singles);
+        }
+      }
+    } else {
+      QL_RETURN_IF_ERROR(run_one(s, &produced));
     }
-    if (options.on_sample_done) options.on_sample_done(s + 1, n);
+    for (int64_t j = 0; j < count; ++j) {
+      for (int k = 0; k < interp.num_outputs(); ++k)
+        outputs.Add(fmt::format("output{}", k), std::move(produced[static_cast<size_t>(j * interp.num_outputs() + k)]));
+      if (options.on_sample_done) options.on_sample_done(s + j + 1, n);
+    }
+    s += count;
   }
 
   RunOutputs result;
   result.num_samples = n;
+  result.batch = batched ? static_cast<int>(batch) : 1;
   QL_ASSIGN_OR_RETURN(result.outputs, outputs.Finish(n));
   if (options.capture_all_tensors) {
     QL_ASSIGN_OR_RETURN(result.tensors, tensors.Finish(n));

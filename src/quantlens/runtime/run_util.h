@@ -19,10 +19,15 @@ struct RunOptions {
   bool capture_all_tensors = false;
   // Called after each sample with (samples done, total); may draw a progress bar.
   std::function<void(int64_t, int64_t)> on_sample_done;
+  // Run samples this many at a time as one batch where the model allows (every input and output
+  // has a batch dimension of 1, and the first batch's outputs are byte-identical to running its
+  // samples one by one); else, and for capture_all_tensors, one at a time. 1: never batch.
+  int batch = 1;
 };
 
 struct RunOutputs {
   int64_t num_samples = 0;
+  int batch = 1;  // the batch size the samples ran with (1: one at a time)
   std::vector<io::NamedArray> outputs;  // "output<k>" for model output k, samples stacked on dim 0
   std::vector<io::NamedArray> tensors;  // with capture_all_tensors, in execution order
 };
