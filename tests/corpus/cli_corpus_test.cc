@@ -141,6 +141,39 @@ TEST(CliCorpus, StackedSamplesRunInTurn) {
   EXPECT_NE(z.out.find("sample 2:"), std::string::npos) << z.out;
 }
 
+TEST(CliCorpus, BatchedRunsEqualSingleSampleRuns) {
+  // 40 samples (the golden inputs, bytes rotated per sample): in batches of 7 (five batches and a
+  // tail of five run alone), of 16 (the default) and one at a time, with 1 and 2 threads: the
+  // same output bytes every time.
+  TempDir dir;
+  auto one = ql::io::ReadNpyFile(kResnetGolden + "cat/input0.npy");
+  ASSERT_TRUE(one.ok()) << one.status().message();
+  Array many = *one;
+  many.shape[0] = 40;
+  many.data.clear();
+  for (int i = 0; i < 40; ++i)
+    for (size_t j = 0; j < one->data.size(); ++j)
+      many.data.push_back(one->data[(j + static_cast<size_t>(i) * 97) % one->data.size()]);
+  const std::string in = dir.File("forty.npy");
+  ASSERT_TRUE(ql::io::WriteNpyFile(in, many).ok());
+  std::vector<uint8_t> first;
+  for (const char* flags : {"--batch 1", "--batch 7", "", "--batch 16 --threads 2"}) {
+    CliRun r = Quantlens(fmt::format("run '{}' --input '{}' --output '{}' {}", kResnet, in, dir.File("o.npz"), flags));
+    ASSERT_EQ(r.status, 0) << flags << ": " << r.err;
+    if (std::string(flags) != "--batch 1") {
+      EXPECT_NE(r.err.find("ran in batches of"), std::string::npos) << flags << ": " << r.err;
+    }
+    auto out = ql::io::ReadNpzMember(dir.File("o.npz"), "output0");
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_EQ(out->shape, (ql::ir::Shape{40, 10}));
+    if (first.empty()) {
+      first = out->data;
+    } else {
+      EXPECT_EQ(out->data, first) << flags;
+    }
+  }
+}
+
 TEST(CliCorpus, FloatDataQuantizedOnFeed) {
   // The golden int8 input is pixel - 128 with scale 1: feeding the float pixels must give the
   // identical run.
