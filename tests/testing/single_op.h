@@ -84,7 +84,7 @@ class SingleOp {
       outs.push_back(r.get());
       refs_.push_back(std::move(r));
     }
-    rt::KernelArgs args{graph_, graph_.ops[0], 0, ins, outs, numerics, &ctx_};
+    rt::KernelArgs args{graph_, graph_.ops[0], 0, ins, outs, numerics, ctx_.get()};
     Status s = kernel_->Prepare(args);
     if (!s.ok()) return s;
     // Bind data for Eval (non-constant inputs too) and allocate outputs.
@@ -110,7 +110,7 @@ class SingleOp {
  private:
   ir::Graph graph_;
   ir::Op op_;
-  rt::KernelContext ctx_;
+  std::unique_ptr<rt::KernelContext> ctx_ = std::make_unique<rt::KernelContext>();  // movable
   std::unique_ptr<rt::Kernel> kernel_;
   std::vector<std::unique_ptr<rt::TensorRef>> refs_;
   std::vector<rt::TensorRef*> outs_;
