@@ -10,6 +10,12 @@ function(ql_test_flags name)
   target_link_libraries(${name} PRIVATE quantlens ql_warnings GTest::gtest GTest::gtest_main)
   target_include_directories(${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
   target_compile_options(${name} PRIVATE -O1)
+  # In the libFuzzer build (scripts/fuzz.sh with QL_FUZZ_TESTS=ON, CI's sanitizer run) the tests
+  # are compiled with the sanitizers too; the library carries them already (cmake/fuzz.cmake).
+  if(QUANTLENS_FUZZ)
+    target_compile_options(${name} PRIVATE -fsanitize=address,undefined -fno-sanitize-recover=undefined
+                                           -fno-omit-frame-pointer)
+  endif()
   target_compile_definitions(${name} PRIVATE
     QUANTLENS_CLI_PATH="$<TARGET_FILE:quantlens_cli>"
     QUANTLENS_SHARED_DIR="${QUANTLENS_SHARED_DIR}"
@@ -37,7 +43,7 @@ ql_add_test_dir(hostile hostile)
 # discovery reads its expected.tsv.
 add_dependencies(malformed_files_test malformed_set make_malformed quantlens_cli)
 target_compile_definitions(malformed_files_test PRIVATE QUANTLENS_MALFORMED_DIR="${QL_MALFORMED_DIR}")
-if(NOT QUANTLENS_ASAN)
+if(NOT QUANTLENS_ASAN AND NOT QUANTLENS_FUZZ)
   ql_add_test_dir(corpus corpus)
   if(QUANTLENS_TFLITE_C_DIR)
     include(cmake/difftests.cmake OPTIONAL)

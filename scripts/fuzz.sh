@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# fuzz.sh [SECONDS_PER_TARGET] [--runs N] [--only TARGET[,TARGET...]]
+# fuzz.sh [SECONDS_PER_TARGET] [--runs N] [--only TARGET[,TARGET...]] [--build-only]
 #
 # Builds the libFuzzer targets (build/fuzz: clang, ASan + UBSan + coverage) and runs each one,
 # bounded by time (default 120 s per target) or by a number of executions (--runs N), from seed
@@ -9,19 +9,24 @@
 # and OOM reproducers go to build/fuzz/artifacts/. Exits 1 if any target failed.
 #
 # Limits per exec: -timeout=5 (s), -rss_limit_mb=2048. Environment: QUANTLENS_SHARED_DIR (corpus),
-# QL_FUZZ_JOBS (build parallelism), QL_FUZZ_NICE=1 (run the fuzzers under nice).
+# QL_FUZZ_JOBS (build parallelism), QL_FUZZ_NICE=1 (run the fuzzers under nice), QL_FUZZ_TESTS=ON
+# (also build the unit and hostile tests in the same sanitized build: scripts/test.sh runs them
+# there, so the library is compiled with sanitizers once, not twice). --build-only stops after
+# the build.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 shared=${QUANTLENS_SHARED_DIR:-$root/../shared}
 seconds=120
 runs=""
 only=""
+build_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --runs) runs=$2; shift 2 ;;
     --runs=*) runs=${1#--runs=}; shift ;;
     --only) only=$2; shift 2 ;;
     --only=*) only=${1#--only=}; shift ;;
+    --build-only) build_only=1; shift ;;
     -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
     *) seconds=$1; shift ;;
   esac
@@ -40,10 +45,15 @@ build=$root/build/fuzz
 # -O1 -g1 as in the ASan build (scripts/build.sh): reports keep file and line, the build is faster.
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1 -DNDEBUG" \
-  -DQUANTLENS_FUZZ=ON -DQUANTLENS_TESTS=OFF -DQUANTLENS_WERROR=OFF \
+  -DQUANTLENS_FUZZ=ON -DQUANTLENS_TESTS="${QL_FUZZ_TESTS:-OFF}" -DQUANTLENS_WERROR=OFF \
   -DQUANTLENS_SHARED_DIR="$shared" >/dev/null
-ninja -C "$build" -j"${QL_FUZZ_JOBS:-$(nproc)}" fuzz_all make_malformed
+if [ "${QL_FUZZ_TESTS:-OFF}" = ON ]; then
+  ninja -C "$build" -j"${QL_FUZZ_JOBS:-$(nproc)}"
+else
+  ninja -C "$build" -j"${QL_FUZZ_JOBS:-$(nproc)}" fuzz_all make_malformed
+fi
 mkdir -p "$build/artifacts"
+[ "$build_only" = 1 ] && exit 0
 
 # --- seeds (temporary; nothing is written into the repository or ../shared) ----------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ql_fuzz.XXXXXX")
