@@ -24,8 +24,15 @@ namespace fs = std::filesystem;
 
 const fs::path kSetDir = QUANTLENS_MALFORMED_DIR;
 
+// g++ defines __SANITIZE_ADDRESS__; clang 14 (the libFuzzer build) only answers __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
 #else
 constexpr bool kSanitized = false;
 #endif
