@@ -89,6 +89,7 @@ TEST(BenchCli, Int8ResNetJson) {
   EXPECT_GT(j["peak_rss_bytes"].get<int64_t>(), 0);
   EXPECT_GT(j["arena_bytes"].get<int64_t>(), 0);
   EXPECT_GT(j["weight_bytes"].get<int64_t>(), 0);
+  EXPECT_GT(j["scratch_bytes"].get<int64_t>(), 0);  // the int8 convs' GEMM scratch
   EXPECT_EQ(j["profile_runs"], 5);
   EXPECT_FALSE(j.contains("tflite_builtin_median_ms"));
   ExpectConsistentProfile(j);

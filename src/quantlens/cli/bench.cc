@@ -187,6 +187,7 @@ int RunBench(const BenchArgs& args) {
   const int64_t arena = static_cast<int64_t>(interp.arena_bytes());
   const int64_t folded = static_cast<int64_t>(interp.static_bytes());
   const int64_t weights = bench::WeightBytes(g);
+  const int64_t scratch = static_cast<int64_t>(interp.scratch_bytes());
 
   std::optional<GenuineResult> builtin, xnnpack;
   int64_t peak_rss_after_tflite = 0;
@@ -220,6 +221,7 @@ int RunBench(const BenchArgs& args) {
     j["arena_bytes"] = arena;
     j["static_bytes"] = folded;
     j["weight_bytes"] = weights;
+    j["scratch_bytes"] = scratch;
     j["profile_runs"] = prof->runs;
     j["profile_total_ms"] = prof->total_ms;
     nlohmann::json types = nlohmann::json::array();
@@ -259,8 +261,9 @@ int RunBench(const BenchArgs& args) {
                            "IQR {:.3f} ms\n",
                            stats.median_ms, stats.min_ms, stats.p90_ms, stats.spread_ms, stats.iqr_ms);
   std::cout << fmt::format("memory: peak RSS {:.1f} MiB; planned: arena {:.2f} MiB + folded {:.2f} MiB + "
-                           "weights {:.2f} MiB = {:.2f} MiB\n",
-                           MiB(peak_rss), MiB(arena), MiB(folded), MiB(weights), MiB(arena + folded + weights));
+                           "weights {:.2f} MiB + kernel scratch {:.2f} MiB = {:.2f} MiB\n",
+                           MiB(peak_rss), MiB(arena), MiB(folded), MiB(weights), MiB(scratch),
+                           MiB(arena + folded + weights + scratch));
   PrintProfile(*prof);
   if (builtin && xnnpack) {
     std::cout << fmt::format("genuine TFLite {} ({}), {} thread{}:\n", lib->version(), Printable(lib->path()),
